@@ -1,1 +1,31 @@
-//! placeholder
+//! Pure, I/O-free algorithms whose results must match Redis 7.0 byte for byte.
+//!
+//! Nothing here knows about keys, clients or the event loop; each module takes
+//! bytes and returns bytes or numbers, and is tested against answers recorded
+//! from a real redis-server 7.0.15.
+//!
+//! | module | what it owns |
+//! |---|---|
+//! | [`num`] | integer and double text formats: strict parsing (`string2ll`-style), reply formatting of doubles (`%.17g`), INCRBYFLOAT in C `long double` |
+//! | [`glob`] | KEYS / SCAN MATCH / PSUBSCRIBE / CONFIG GET pattern matching |
+//! | [`crc16`] | CRC16 (XMODEM) and cluster hash slots with `{hash tags}` |
+//! | [`crc64`] | Redis's CRC-64 (Jones) for RDB files and DUMP payloads |
+//! | [`lzf`] | LZF compression as used for RDB strings |
+//! | [`bits`] | BITCOUNT, BITPOS, BITOP, BITFIELD, SETBIT/GETBIT semantics |
+//! | [`lcs`] | the LCS command's dynamic programming and match order |
+//! | [`rand`] | a small seeded PRNG for sampling |
+//! | [`sha1`] | SHA-1 for script digests |
+//!
+//! The only C in the crate is `csrc/longdouble.c` (built by `build.rs`): Redis
+//! does INCRBYFLOAT in 80-bit `long double` and parses doubles with `strtod`,
+//! and neither can be reproduced exactly in Rust alone.
+
+pub mod bits;
+pub mod crc16;
+pub mod crc64;
+pub mod glob;
+pub mod lcs;
+pub mod lzf;
+pub mod num;
+pub mod rand;
+pub mod sha1;
