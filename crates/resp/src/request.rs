@@ -385,7 +385,6 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
                     if i + 1 < n && !line[i + 1].is_ascii_whitespace() {
                         return None;
                     }
-                    in_dq = false;
                     i += 1;
                     break;
                 } else {
@@ -403,7 +402,6 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
                     if i + 1 < n && !line[i + 1].is_ascii_whitespace() {
                         return None;
                     }
-                    in_sq = false;
                     i += 1;
                     break;
                 } else {

@@ -1,1 +1,25 @@
-//! placeholder
+//! The keyspace: databases, keys, values and their expiry. No I/O, no protocol.
+//!
+//! - [`bytes`]: [`bytes::SmallBytes`], byte strings stored inline when short.
+//! - [`value`]: [`value::Value`], the value of a key, in compact encodings.
+//! - [`db`]: [`db::Db`], one numbered database: one hash table per cluster hash slot,
+//!   so no resize ever touches more than one slot's keys, slot-level counting and
+//!   listing is direct, and SCAN walks slots in order.
+//! - [`keyspace`]: [`keyspace::Keyspace`], all databases plus keyspace-wide stats.
+//! - [`lazyfree`]: a background thread that drops big values off the engine thread.
+//!
+//! The engine thread owns all of this; nothing here is shared or locked.
+
+pub mod bytes;
+pub mod db;
+pub mod keyspace;
+pub mod lazyfree;
+pub mod value;
+
+pub use bytes::SmallBytes;
+pub use db::{Db, Entry, NO_EXPIRE};
+pub use keyspace::Keyspace;
+pub use value::{StrRef, Value};
+
+/// Number of cluster hash slots; every key belongs to exactly one.
+pub const SLOTS: usize = 16384;

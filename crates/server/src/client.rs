@@ -1,0 +1,91 @@
+//! A connected client: its socket, query buffer, output and session state.
+
+use mio::net::TcpStream;
+use shoal_resp::{QueryBuffer, Reply};
+use std::net::SocketAddr;
+
+/// CLIENT REPLY mode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReplyMode {
+    On,
+    Off,
+    /// Skip the reply of the next command only.
+    SkipNext,
+    /// Skipping the current command's reply.
+    Skipping,
+}
+
+/// Everything command handlers may see and change about the calling client.
+pub struct ClientState {
+    pub id: u64,
+    pub addr: SocketAddr,
+    pub laddr: SocketAddr,
+    /// Output not yet written to the socket. `out.proto` is the negotiated RESP.
+    pub out: Reply,
+    pub db: usize,
+    pub name: Option<Vec<u8>>,
+    pub lib_name: Option<Vec<u8>>,
+    pub lib_ver: Option<Vec<u8>>,
+    pub authenticated: bool,
+    pub user: String,
+    pub reply_mode: ReplyMode,
+    /// Close once the pending output is written (QUIT, protocol errors, KILL self).
+    pub close_after_reply: bool,
+    /// Close as soon as possible without writing more (CLIENT KILL, buffer limits).
+    pub close_asap: bool,
+    pub monitor: bool,
+    pub no_evict: bool,
+    /// Creation time and last command time, Unix ms.
+    pub created_ms: i64,
+    pub last_interaction_ms: i64,
+    /// Full name of the last command, for CLIENT LIST `cmd=`.
+    pub last_cmd: String,
+    /// When the output buffer first exceeded the soft limit (ms), if it does now.
+    pub soft_limit_since: Option<i64>,
+    /// Bytes of `out.buf` already sent.
+    pub sent: usize,
+    /// A command held back by CLIENT PAUSE, to run when the pause ends.
+    pub paused_command: Option<Vec<Vec<u8>>>,
+}
+
+impl ClientState {
+    pub fn new(id: u64, addr: SocketAddr, laddr: SocketAddr, now_ms: i64) -> Self {
+        ClientState {
+            id,
+            addr,
+            laddr,
+            out: Reply::default(),
+            db: 0,
+            name: None,
+            lib_name: None,
+            lib_ver: None,
+            authenticated: false,
+            user: "default".into(),
+            reply_mode: ReplyMode::On,
+            close_after_reply: false,
+            close_asap: false,
+            monitor: false,
+            no_evict: false,
+            created_ms: now_ms,
+            last_interaction_ms: now_ms,
+            last_cmd: "NULL".into(),
+            soft_limit_since: None,
+            sent: 0,
+            paused_command: None,
+        }
+    }
+
+    /// Output bytes waiting to be written.
+    pub fn pending_output(&self) -> usize {
+        self.out.buf.len() - self.sent
+    }
+}
+
+/// A client connection as the event loop holds it.
+pub struct Client {
+    pub stream: TcpStream,
+    pub query: QueryBuffer,
+    pub state: ClientState,
+    /// Whether WRITABLE interest is registered with the poller.
+    pub write_registered: bool,
+}

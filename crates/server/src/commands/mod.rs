@@ -1,0 +1,286 @@
+//! The command table: the one place that describes every command (name, arity,
+//! flags, key positions, ACL categories, docs) and points at its implementation.
+//! Dispatch, arity checks, key extraction, COMMAND INFO/DOCS/COUNT/LIST/GETKEYS and
+//! INFO commandstats all read it.
+//!
+//! Implementations live one file per group, mirroring Redis's own split:
+//! `keyspace` (generic key commands), `string`, `bitmap`, `connection`, `server`
+//! (INFO, CONFIG, DEBUG, SLOWLOG, LATENCY, MEMORY, COMMAND...), `client`.
+
+pub mod bitmap;
+pub mod client;
+pub mod connection;
+pub mod introspection;
+pub mod keyspace;
+pub mod server;
+pub mod string;
+mod table;
+
+use crate::client::ClientState;
+use crate::server::Server;
+use shoal_resp::Reply;
+use shoal_store::Db;
+use std::collections::HashMap;
+
+pub use table::COMMANDS;
+
+/// What a command implementation receives.
+pub struct Ctx<'a> {
+    pub srv: &'a mut Server,
+    pub client: &'a mut ClientState,
+}
+
+impl Ctx<'_> {
+    /// The client's selected database.
+    #[inline]
+    pub fn db(&mut self) -> &mut Db {
+        &mut self.srv.keyspace.dbs[self.client.db]
+    }
+    #[inline]
+    pub fn out(&mut self) -> &mut Reply {
+        &mut self.client.out
+    }
+    #[inline]
+    pub fn now(&self) -> i64 {
+        self.srv.now_ms
+    }
+}
+
+pub type Handler = fn(&mut Ctx, &[&[u8]]);
+
+/// A command or subcommand.
+pub struct CommandSpec {
+    /// Lower case, as COMMAND reports it.
+    pub name: &'static str,
+    /// Redis arity: N = exactly N arguments including the name, -N = at least N.
+    pub arity: i32,
+    /// Space-separated Redis command flags (`write denyoom fast`...).
+    pub flags: &'static str,
+    /// First key, last key (negative counts from the end), step; (0,0,0) = no keys.
+    pub keys: (i32, i32, i32),
+    /// ACL categories beyond the ones the flags imply (`@string @keyspace`...).
+    pub acl: &'static str,
+    pub group: &'static str,
+    pub since: &'static str,
+    pub complexity: &'static str,
+    pub summary: &'static str,
+    /// None for container commands that only dispatch to subcommands.
+    pub handler: Option<Handler>,
+    pub subcommands: &'static [CommandSpec],
+}
+
+impl CommandSpec {
+    pub fn has_flag(&self, flag: &str) -> bool {
+        self.flags.split_ascii_whitespace().any(|f| f == flag)
+    }
+
+    /// All ACL categories: the explicit ones plus those Redis derives from flags.
+    pub fn acl_categories(&self) -> Vec<&'static str> {
+        let mut cats: Vec<&'static str> = self.acl.split_ascii_whitespace().collect();
+        let mut add = |c: &'static str| {
+            if !cats.contains(&c) {
+                cats.push(c)
+            }
+        };
+        if self.has_flag("write") {
+            add("@write");
+        }
+        if self.has_flag("readonly") && !self.acl.contains("@scripting") {
+            add("@read");
+        }
+        if self.has_flag("admin") {
+            add("@admin");
+            add("@dangerous");
+        }
+        if self.has_flag("pubsub") {
+            add("@pubsub");
+        }
+        if self.has_flag("fast") {
+            add("@fast");
+        }
+        if self.has_flag("blocking") {
+            add("@blocking");
+        }
+        if !self.has_flag("fast") {
+            add("@slow");
+        }
+        cats
+    }
+
+    /// Positions of the key arguments in `args` (COMMAND GETKEYS, cluster slots).
+    pub fn key_positions(&self, argc: usize) -> Vec<usize> {
+        let (first, last, step) = self.keys;
+        if first <= 0 || step <= 0 {
+            return Vec::new();
+        }
+        let last = if last < 0 { argc as i32 + last } else { last };
+        let mut out = Vec::new();
+        let mut i = first;
+        while i <= last && (i as usize) < argc {
+            out.push(i as usize);
+            i += step;
+        }
+        out
+    }
+
+    pub fn arity_ok(&self, argc: usize) -> bool {
+        let a = self.arity;
+        (a > 0 && argc as i32 == a) || (a < 0 && argc as i32 >= -a)
+    }
+}
+
+/// Name lookup over [`COMMANDS`].
+pub struct CommandTable {
+    by_name: HashMap<Vec<u8>, &'static CommandSpec>,
+}
+
+impl Default for CommandTable {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl CommandTable {
+    pub fn new() -> Self {
+        let by_name = COMMANDS.iter().map(|c| (c.name.as_bytes().to_vec(), c)).collect();
+        CommandTable { by_name }
+    }
+
+    /// Case-insensitive lookup without allocating for short names.
+    pub fn get(&self, name: &[u8]) -> Option<&'static CommandSpec> {
+        let mut buf = [0u8; 32];
+        if name.len() <= buf.len() {
+            for (d, s) in buf.iter_mut().zip(name) {
+                *d = s.to_ascii_lowercase();
+            }
+            self.by_name.get(&buf[..name.len()]).copied()
+        } else {
+            None
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_name.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_name.is_empty()
+    }
+}
+
+/// Finds a subcommand of a container command, case-insensitively.
+pub fn find_subcommand(parent: &'static CommandSpec, name: &[u8]) -> Option<&'static CommandSpec> {
+    parent.subcommands.iter().find(|s| {
+        s.name
+            .split('|')
+            .nth(1)
+            .is_some_and(|n| n.as_bytes().eq_ignore_ascii_case(name))
+    })
+}
+
+// ---- helpers shared by implementations ----
+
+/// Redis's standard error texts.
+pub mod err {
+    pub const SYNTAX: &str = "ERR syntax error";
+    pub const NOT_INT: &str = "ERR value is not an integer or out of range";
+    pub const NOT_FLOAT: &str = "ERR value is not a valid float";
+    pub const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
+    pub const NO_KEY: &str = "ERR no such key";
+    pub const DB_INDEX: &str = "ERR DB index is out of range";
+    pub const OVERFLOW: &str = "ERR increment or decrement would overflow";
+    pub const INVALID_EXPIRE: &str = "ERR invalid expire time in '{}' command";
+}
+
+/// Parses an integer argument with Redis's strictness.
+pub fn parse_int(arg: &[u8]) -> Option<i64> {
+    shoal_util::num::parse_i64(arg)
+}
+
+/// Parses an integer argument or replies "not an integer" and returns None.
+pub fn int_arg(ctx: &mut Ctx, arg: &[u8]) -> Option<i64> {
+    let v = parse_int(arg);
+    if v.is_none() {
+        ctx.out().error(err::NOT_INT);
+    }
+    v
+}
+
+pub fn eq_ic(a: &[u8], b: &str) -> bool {
+    a.eq_ignore_ascii_case(b.as_bytes())
+}
+
+/// Replies with the "wrong number of arguments" error for a command name.
+pub fn wrong_arity(out: &mut Reply, fullname: &str) {
+    out.error(&format!("ERR wrong number of arguments for '{fullname}' command"));
+}
+
+/// The standard reply to an unknown subcommand.
+pub fn unknown_subcommand(out: &mut Reply, sub: &[u8], parent: &str) {
+    out.error(&format!(
+        "ERR unknown subcommand '{}'. Try {} HELP.",
+        String::from_utf8_lossy(&sub[..sub.len().min(128)]),
+        parent.to_ascii_uppercase()
+    ));
+}
+
+/// Writes a HELP reply: a header line, the given lines, and the HELP line.
+pub fn help_reply(out: &mut Reply, command: &str, lines: &[&str]) {
+    out.array(lines.len() + 3);
+    out.simple(&format!(
+        "{} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        command
+    ));
+    for l in lines {
+        out.simple(l);
+    }
+    out.simple("HELP");
+    out.simple("    Print this help.");
+}
+
+/// Looks a key up for reading: expired keys are removed (and counted), hits and
+/// misses are counted, and the access time is refreshed.
+pub fn lookup_read<'a>(srv: &'a mut Server, db: usize, key: &[u8]) -> Option<&'a mut shoal_store::Entry> {
+    let now = srv.now_ms;
+    let clock = srv.lru_clock;
+    match srv.keyspace.dbs[db].lookup(key, now) {
+        shoal_store::db::Lookup::Found(e) => {
+            srv.stats.keyspace_hits += 1;
+            e.lru = clock;
+            Some(e)
+        }
+        shoal_store::db::Lookup::Expired => {
+            srv.stats.expired_keys += 1;
+            srv.stats.keyspace_misses += 1;
+            None
+        }
+        shoal_store::db::Lookup::Missing => {
+            srv.stats.keyspace_misses += 1;
+            None
+        }
+    }
+}
+
+/// Looks a key up for writing: like [`lookup_read`] without hit/miss counting.
+pub fn lookup_write<'a>(srv: &'a mut Server, db: usize, key: &[u8]) -> Option<&'a mut shoal_store::Entry> {
+    let now = srv.now_ms;
+    let clock = srv.lru_clock;
+    match srv.keyspace.dbs[db].lookup(key, now) {
+        shoal_store::db::Lookup::Found(e) => {
+            e.lru = clock;
+            Some(e)
+        }
+        shoal_store::db::Lookup::Expired => {
+            srv.stats.expired_keys += 1;
+            None
+        }
+        shoal_store::db::Lookup::Missing => None,
+    }
+}
+
+/// Frees a replaced or deleted value, off the engine thread when it is big.
+pub fn dispose(srv: &Server, value: shoal_store::Value) {
+    if value.is_big() {
+        srv.lazyfree.free(value);
+    }
+}

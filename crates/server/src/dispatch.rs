@@ -1,0 +1,195 @@
+//! Running one command: lookup, arity and auth checks, execution, and the
+//! bookkeeping Redis does around it (commandstats, errorstats, SLOWLOG, LATENCY,
+//! MONITOR, CLIENT REPLY).
+
+use crate::client::{ClientState, ReplyMode};
+use crate::commands::{find_subcommand, unknown_subcommand, wrong_arity, CommandSpec, Ctx};
+use crate::server::{unix_ms, unix_us, Server};
+use std::time::Instant;
+
+/// Resolves the command (or subcommand) the arguments name, or writes the error a
+/// client gets for an unknown command or subcommand.
+fn resolve(srv: &Server, c: &mut ClientState, args: &[&[u8]]) -> Option<&'static CommandSpec> {
+    let Some(spec) = srv.commands.get(args[0]) else {
+        let mut listed = String::new();
+        for a in &args[1..] {
+            if listed.len() >= 128 {
+                break;
+            }
+            let room = 128 - listed.len();
+            let text = String::from_utf8_lossy(a);
+            let cut: String = text.chars().take(room).collect();
+            listed.push_str(&format!("'{cut}' "));
+        }
+        let name: String = String::from_utf8_lossy(args[0]).chars().take(128).collect();
+        c.out.error(&format!(
+            "ERR unknown command '{name}', with args beginning with: {listed}"
+        ));
+        return None;
+    };
+    if spec.subcommands.is_empty() {
+        return Some(spec);
+    }
+    if args.len() < 2 {
+        wrong_arity(&mut c.out, spec.name);
+        return None;
+    }
+    match find_subcommand(spec, args[1]) {
+        Some(sub) => Some(sub),
+        None => {
+            unknown_subcommand(&mut c.out, args[1], &String::from_utf8_lossy(args[0]));
+            None
+        }
+    }
+}
+
+/// Whether CLIENT PAUSE holds this command back.
+pub fn blocked_by_pause(srv: &Server, args: &[&[u8]]) -> bool {
+    let Some((kind, until)) = srv.pause else {
+        return false;
+    };
+    if unix_ms() >= until {
+        return false;
+    }
+    match kind {
+        crate::server::PauseKind::All => true,
+        crate::server::PauseKind::Write => match srv.commands.get(args[0]) {
+            Some(spec) => {
+                let spec = if !spec.subcommands.is_empty() && args.len() > 1 {
+                    find_subcommand(spec, args[1]).unwrap_or(spec)
+                } else {
+                    spec
+                };
+                spec.has_flag("write") || spec.has_flag("may_replicate")
+            }
+            None => false,
+        },
+    }
+}
+
+/// Executes one command for a client, writing its reply to the client's output.
+pub fn execute(srv: &mut Server, c: &mut ClientState, args: &[&[u8]]) {
+    srv.now_ms = unix_ms();
+    c.last_interaction_ms = srv.now_ms;
+    if c.reply_mode == ReplyMode::SkipNext {
+        c.reply_mode = ReplyMode::Skipping;
+    }
+    let suppress = matches!(c.reply_mode, ReplyMode::Off | ReplyMode::Skipping);
+    let out_mark = c.out.len();
+
+    run(srv, c, args);
+
+    for code in c.out.take_errors() {
+        srv.stats.total_error_replies += 1;
+        *srv.stats.errors.entry(code).or_insert(0) += 1;
+    }
+    // CLIENT REPLY ON turns replies back on for its own +OK.
+    if suppress && c.reply_mode != ReplyMode::On {
+        c.out.buf.truncate(out_mark);
+        if c.reply_mode == ReplyMode::Skipping {
+            c.reply_mode = ReplyMode::On;
+        }
+    }
+}
+
+fn run(srv: &mut Server, c: &mut ClientState, args: &[&[u8]]) {
+    let Some(spec) = resolve(srv, c, args) else {
+        return;
+    };
+    let reject = |srv: &mut Server, spec: &CommandSpec| {
+        srv.stats
+            .commands
+            .entry(spec.name.to_string())
+            .or_default()
+            .rejected_calls += 1;
+    };
+    if !spec.arity_ok(args.len()) {
+        wrong_arity(&mut c.out, spec.name);
+        reject(srv, spec);
+        return;
+    }
+    if !c.authenticated && srv.auth_required() && !spec.has_flag("no_auth") {
+        c.out.error("NOAUTH Authentication required.");
+        reject(srv, spec);
+        return;
+    }
+    let Some(handler) = spec.handler else {
+        return;
+    };
+    if !srv.monitors.is_empty() && !spec.has_flag("admin") && !spec.has_flag("skip_monitor") {
+        feed_monitors(srv, c, args);
+    }
+    c.last_cmd = spec.name.to_string();
+    let errors_before = c.out.has_errors();
+    let started = Instant::now();
+    handler(&mut Ctx { srv, client: c }, args);
+    let micros = started.elapsed().as_micros() as u64;
+
+    srv.stats.commands_processed += 1;
+    let track_latency = srv.config.latency_tracking;
+    let st = srv.stats.commands.entry(spec.name.to_string()).or_default();
+    st.calls += 1;
+    st.usec += micros;
+    if track_latency {
+        st.record_latency_ns(micros * 1000);
+    }
+    if !errors_before && c.out.has_errors() {
+        st.failed_calls += 1;
+    }
+    let slower_than = srv.config.slowlog_log_slower_than;
+    if slower_than >= 0 && micros >= slower_than as u64 && !spec.has_flag("skip_slowlog") {
+        let name = c.name.clone().unwrap_or_default();
+        let max_len = srv.config.slowlog_max_len as usize;
+        srv.slowlog.push(args, micros, c.addr.to_string(), name, max_len);
+    }
+    let event = if spec.has_flag("fast") {
+        "fast-command"
+    } else {
+        "command"
+    };
+    srv.latency
+        .record(event, micros / 1000, srv.config.latency_monitor_threshold);
+}
+
+/// Sends a command to every MONITOR client, in Redis's format.
+fn feed_monitors(srv: &mut Server, c: &ClientState, args: &[&[u8]]) {
+    let us = unix_us();
+    let mut line = format!("{}.{:06} [{} {}]", us / 1_000_000, us % 1_000_000, c.db, c.addr);
+    for a in args {
+        line.push(' ');
+        line.push_str(&repr(a));
+    }
+    let monitors = srv.monitors.clone();
+    for id in monitors {
+        if id == c.id {
+            continue;
+        }
+        if let Some(idx) = srv.clients.index_of(id) {
+            if let Some(m) = srv.clients.get_mut(idx) {
+                m.state.out.simple(&line);
+                srv.pending_writes.push(idx);
+            }
+        }
+    }
+}
+
+/// Quotes bytes the way Redis's sdscatrepr does.
+pub fn repr(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len() + 2);
+    s.push('"');
+    for &b in bytes {
+        match b {
+            b'\\' => s.push_str("\\\\"),
+            b'"' => s.push_str("\\\""),
+            b'\n' => s.push_str("\\n"),
+            b'\r' => s.push_str("\\r"),
+            b'\t' => s.push_str("\\t"),
+            7 => s.push_str("\\a"),
+            8 => s.push_str("\\b"),
+            0x20..=0x7e => s.push(b as char),
+            _ => s.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    s.push('"');
+    s
+}

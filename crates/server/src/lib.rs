@@ -1,0 +1,20 @@
+//! shoal-server: a Redis 7 compatible node.
+//!
+//! Layout:
+//! - [`server`]: the engine state ([`server::Server`]) that one thread owns.
+//! - [`net`]: the event loop (accept, read, run, write) and the periodic cron.
+//! - [`client`]: a connection's buffers and session state.
+//! - [`dispatch`]: running one command with Redis's checks and bookkeeping.
+//! - [`commands`]: the command table and the implementations, one file per group.
+//! - [`stats`]: counters for INFO, SLOWLOG and LATENCY.
+//! - [`log`]: Redis-format logging.
+//! - [`startup`]: from argv to a running server (config, daemonize, pidfile).
+
+pub mod client;
+pub mod commands;
+pub mod dispatch;
+pub mod log;
+pub mod net;
+pub mod server;
+pub mod startup;
+pub mod stats;

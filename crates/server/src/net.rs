@@ -1,0 +1,612 @@
+//! The event loop: one thread accepts connections, reads queries, runs commands and
+//! writes replies (like Redis), plus the periodic `serverCron` work driven by `hz`.
+
+use crate::client::{Client, ClientState};
+use crate::dispatch::{blocked_by_pause, execute};
+use crate::server::{unix_ms, Server};
+use crate::{notice, verbose, warning};
+use mio::net::{TcpListener, TcpStream};
+use mio::{Events, Interest, Poll, Token};
+use shoal_resp::{Limits, QueryBuffer};
+use std::io::{self, ErrorKind, Write};
+use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::time::{Duration, Instant};
+
+/// Listener tokens live above every client token.
+const LISTENER_BASE: usize = 1 << 40;
+/// Reads per readable event before yielding to other clients.
+const READS_PER_EVENT: usize = 4;
+
+/// Set by the signal handler: the signal number that asked for shutdown.
+pub static SHUTDOWN_SIGNAL: AtomicI32 = AtomicI32::new(0);
+
+extern "C" fn on_signal(sig: libc::c_int) {
+    SHUTDOWN_SIGNAL.store(sig, Ordering::SeqCst);
+}
+
+pub fn install_signal_handlers() {
+    unsafe {
+        libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
+        libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+    }
+}
+
+pub struct EventLoop {
+    poll: Poll,
+    listeners: Vec<TcpListener>,
+    /// Clients that may have more data buffered in the kernel.
+    pending_reads: Vec<usize>,
+    /// Clients holding a command back because of CLIENT PAUSE.
+    paused: Vec<usize>,
+    last_cron: Instant,
+    last_sample_ms: i64,
+}
+
+fn set_keepalive(stream: &TcpStream, seconds: i64) {
+    if seconds <= 0 {
+        return;
+    }
+    let fd = stream.as_raw_fd();
+    let on: libc::c_int = 1;
+    let secs = seconds as libc::c_int;
+    let interval = (seconds / 3).max(1) as libc::c_int;
+    let probes: libc::c_int = 3;
+    unsafe {
+        let sz = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_KEEPALIVE,
+            &on as *const _ as *const _,
+            sz,
+        );
+        libc::setsockopt(
+            fd,
+            libc::IPPROTO_TCP,
+            libc::TCP_KEEPIDLE,
+            &secs as *const _ as *const _,
+            sz,
+        );
+        libc::setsockopt(
+            fd,
+            libc::IPPROTO_TCP,
+            libc::TCP_KEEPINTVL,
+            &interval as *const _ as *const _,
+            sz,
+        );
+        libc::setsockopt(
+            fd,
+            libc::IPPROTO_TCP,
+            libc::TCP_KEEPCNT,
+            &probes as *const _ as *const _,
+            sz,
+        );
+    }
+}
+
+/// Binds one listening address with the configured backlog.
+fn listen(addr: &str, port: u16, backlog: i32) -> io::Result<TcpListener> {
+    let host = addr.trim_start_matches('-');
+    let host = if host == "*" { "0.0.0.0" } else { host };
+    let sa: SocketAddr = if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+    .parse()
+    .map_err(|_| io::Error::new(ErrorKind::InvalidInput, format!("Invalid bind address '{addr}'")))?;
+    let domain = if sa.is_ipv6() { libc::AF_INET6 } else { libc::AF_INET };
+    unsafe {
+        let fd = libc::socket(domain, libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0);
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let one: libc::c_int = 1;
+        let sz = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_REUSEADDR,
+            &one as *const _ as *const _,
+            sz,
+        );
+        if sa.is_ipv6() {
+            libc::setsockopt(
+                fd,
+                libc::IPPROTO_IPV6,
+                libc::IPV6_V6ONLY,
+                &one as *const _ as *const _,
+                sz,
+            );
+        }
+        let sock2: socket_addr::Raw = socket_addr::Raw::from(sa);
+        if libc::bind(fd, sock2.as_ptr(), sock2.len()) != 0 || libc::listen(fd, backlog) != 0 {
+            let e = io::Error::last_os_error();
+            libc::close(fd);
+            return Err(e);
+        }
+        use std::os::fd::FromRawFd;
+        Ok(TcpListener::from_std(std::net::TcpListener::from_raw_fd(fd)))
+    }
+}
+
+mod socket_addr {
+    use std::net::SocketAddr;
+
+    /// A sockaddr for bind(2).
+    pub enum Raw {
+        V4(libc::sockaddr_in),
+        V6(libc::sockaddr_in6),
+    }
+
+    impl From<SocketAddr> for Raw {
+        fn from(sa: SocketAddr) -> Self {
+            match sa {
+                SocketAddr::V4(a) => {
+                    let mut s: libc::sockaddr_in = unsafe { std::mem::zeroed() };
+                    s.sin_family = libc::AF_INET as libc::sa_family_t;
+                    s.sin_port = a.port().to_be();
+                    s.sin_addr.s_addr = u32::from_ne_bytes(a.ip().octets());
+                    Raw::V4(s)
+                }
+                SocketAddr::V6(a) => {
+                    let mut s: libc::sockaddr_in6 = unsafe { std::mem::zeroed() };
+                    s.sin6_family = libc::AF_INET6 as libc::sa_family_t;
+                    s.sin6_port = a.port().to_be();
+                    s.sin6_addr.s6_addr = a.ip().octets();
+                    Raw::V6(s)
+                }
+            }
+        }
+    }
+
+    impl Raw {
+        pub fn as_ptr(&self) -> *const libc::sockaddr {
+            match self {
+                Raw::V4(s) => s as *const _ as *const libc::sockaddr,
+                Raw::V6(s) => s as *const _ as *const libc::sockaddr,
+            }
+        }
+        pub fn len(&self) -> libc::socklen_t {
+            (match self {
+                Raw::V4(_) => std::mem::size_of::<libc::sockaddr_in>(),
+                Raw::V6(_) => std::mem::size_of::<libc::sockaddr_in6>(),
+            }) as libc::socklen_t
+        }
+    }
+}
+
+impl EventLoop {
+    /// Binds every configured address. Like Redis, an address prefixed with `-` is
+    /// optional: failing to bind it is not fatal.
+    pub fn new(srv: &mut Server) -> io::Result<EventLoop> {
+        let poll = Poll::new()?;
+        let mut listeners = Vec::new();
+        let port = srv.config.port;
+        if port != 0 {
+            for addr in srv.config.bind.clone() {
+                match listen(&addr, port, srv.config.tcp_backlog as i32) {
+                    Ok(mut l) => {
+                        let token = Token(LISTENER_BASE + listeners.len());
+                        poll.registry().register(&mut l, token, Interest::READABLE)?;
+                        listeners.push(l);
+                    }
+                    Err(e) if addr.starts_with('-') || (addr == "::*" || addr == "::1") => {
+                        verbose!("Skipping optional bind address {addr}: {e}");
+                    }
+                    Err(e) => {
+                        warning!(
+                            "Warning: Could not create server TCP listening socket {}:{}: {}",
+                            addr,
+                            port,
+                            e
+                        );
+                        return Err(e);
+                    }
+                }
+            }
+            if listeners.is_empty() {
+                warning!("Failed listening on port {port} (tcp), aborting.");
+                return Err(io::Error::new(ErrorKind::AddrNotAvailable, "no listening socket"));
+            }
+        }
+        srv.tcp_port = port;
+        Ok(EventLoop {
+            poll,
+            listeners,
+            pending_reads: Vec::new(),
+            paused: Vec::new(),
+            last_cron: Instant::now(),
+            last_sample_ms: 0,
+        })
+    }
+
+    pub fn run(&mut self, srv: &mut Server) -> io::Result<()> {
+        let mut events = Events::with_capacity(1024);
+        loop {
+            let period = Duration::from_millis(1000 / srv.config.hz.clamp(1, 500) as u64);
+            let timeout = if !self.pending_reads.is_empty() {
+                Duration::ZERO
+            } else {
+                period.saturating_sub(self.last_cron.elapsed())
+            };
+            if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
+                if e.kind() != ErrorKind::Interrupted {
+                    return Err(e);
+                }
+            }
+            for ev in events.iter() {
+                let t = ev.token().0;
+                if t >= LISTENER_BASE {
+                    self.accept(srv, t - LISTENER_BASE);
+                } else {
+                    self.client_event(srv, t, ev.is_readable() || ev.is_read_closed(), ev.is_writable());
+                }
+            }
+            for idx in std::mem::take(&mut self.pending_reads) {
+                self.client_event(srv, idx, true, false);
+            }
+            if self.last_cron.elapsed() >= period {
+                self.last_cron = Instant::now();
+                self.cron(srv);
+            }
+            self.resume_paused(srv);
+            self.flush_pending_writes(srv);
+            if srv.shutdown_requested {
+                return Ok(());
+            }
+        }
+    }
+
+    fn accept(&mut self, srv: &mut Server, listener: usize) {
+        loop {
+            let (stream, addr) = match self.listeners[listener].accept() {
+                Ok(s) => s,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
+                Err(e) => {
+                    warning!("Accepting client connection: {e}");
+                    return;
+                }
+            };
+            srv.stats.connections_received += 1;
+            let mut stream = stream;
+            if srv.clients.len() >= srv.config.maxclients as usize {
+                srv.stats.rejected_connections += 1;
+                let _ = stream.write(b"-ERR max number of clients reached\r\n");
+                continue;
+            }
+            let _ = stream.set_nodelay(true);
+            set_keepalive(&stream, srv.config.tcp_keepalive as i64);
+            let laddr = stream.local_addr().unwrap_or(addr);
+            let id = srv.next_client_id;
+            srv.next_client_id += 1;
+            let mut state = ClientState::new(id, addr, laddr, unix_ms());
+            state.authenticated = !srv.auth_required();
+            let client = Box::new(Client {
+                stream,
+                query: QueryBuffer::new(),
+                state,
+                write_registered: false,
+            });
+            let idx = srv.clients.insert(client);
+            let c = srv.clients.get_mut(idx).expect("just inserted");
+            if let Err(e) = self
+                .poll
+                .registry()
+                .register(&mut c.stream, Token(idx), Interest::READABLE)
+            {
+                warning!("Registering client: {e}");
+                srv.clients.remove(idx);
+                continue;
+            }
+            verbose!("Accepted {addr}");
+        }
+    }
+
+    fn client_event(&mut self, srv: &mut Server, idx: usize, readable: bool, writable: bool) {
+        let Some(mut c) = srv.clients.take(idx) else {
+            return;
+        };
+        if writable {
+            write_out(srv, &mut c);
+        }
+        if readable && !c.state.close_asap && !c.state.close_after_reply {
+            self.read_and_process(srv, idx, &mut c);
+        }
+        self.finish(srv, idx, c);
+    }
+
+    fn read_and_process(&mut self, srv: &mut Server, idx: usize, c: &mut Client) {
+        for i in 0..READS_PER_EVENT {
+            match c.query.read_from(&mut c.stream) {
+                Ok(0) => {
+                    c.state.close_asap = true;
+                    return;
+                }
+                Ok(n) => {
+                    srv.stats.net_input_bytes += n as u64;
+                    let limit = srv.config.client_query_buffer_limit;
+                    if limit > 0 && c.query.pending() as u64 > limit {
+                        warning!(
+                            "Closing client that reached max query buffer length: id={} addr={}",
+                            c.state.id,
+                            c.state.addr
+                        );
+                        srv.stats.client_qbuf_limit_disconnections += 1;
+                        c.state.close_asap = true;
+                        return;
+                    }
+                    process_commands(srv, c, idx, &mut self.paused);
+                    if c.state.close_asap || c.state.close_after_reply || c.state.paused_command.is_some() {
+                        return;
+                    }
+                    if i + 1 == READS_PER_EVENT {
+                        // More may be waiting: come back after serving others.
+                        self.pending_reads.push(idx);
+                    }
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(_) => {
+                    c.state.close_asap = true;
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Writes what can be written and decides whether the client lives on.
+    fn finish(&mut self, srv: &mut Server, idx: usize, mut c: Box<Client>) {
+        if !c.state.close_asap && c.state.pending_output() > 0 {
+            write_out(srv, &mut c);
+            check_output_limits(srv, &mut c);
+        }
+        let done_writing = c.state.pending_output() == 0;
+        if c.state.close_asap || (c.state.close_after_reply && done_writing) {
+            self.close(srv, idx, c);
+            return;
+        }
+        let want_write = !done_writing;
+        if want_write != c.write_registered {
+            let interest = if want_write {
+                Interest::READABLE | Interest::WRITABLE
+            } else {
+                Interest::READABLE
+            };
+            let _ = self.poll.registry().reregister(&mut c.stream, Token(idx), interest);
+            c.write_registered = want_write;
+        }
+        srv.clients.put_back(idx, c);
+    }
+
+    fn close(&mut self, srv: &mut Server, idx: usize, mut c: Box<Client>) {
+        let _ = self.poll.registry().deregister(&mut c.stream);
+        if c.state.monitor {
+            srv.monitors.retain(|&m| m != c.state.id);
+        }
+        srv.clients.release_taken(idx, c.state.id);
+        verbose!("Client closed connection id={} addr={}", c.state.id, c.state.addr);
+    }
+
+    /// Writes output produced for clients outside their own commands (MONITOR,
+    /// CLIENT KILL marks), and closes clients marked for closing.
+    fn flush_pending_writes(&mut self, srv: &mut Server) {
+        if srv.pending_writes.is_empty() {
+            return;
+        }
+        let mut list = std::mem::take(&mut srv.pending_writes);
+        list.sort_unstable();
+        list.dedup();
+        for idx in list {
+            if let Some(c) = srv.clients.take(idx) {
+                self.finish(srv, idx, c);
+            }
+        }
+    }
+
+    fn resume_paused(&mut self, srv: &mut Server) {
+        if self.paused.is_empty() {
+            return;
+        }
+        if let Some((_, until)) = srv.pause {
+            if unix_ms() < until {
+                return;
+            }
+            srv.pause = None;
+        }
+        for idx in std::mem::take(&mut self.paused) {
+            let Some(mut c) = srv.clients.take(idx) else {
+                continue;
+            };
+            if let Some(cmd) = c.state.paused_command.take() {
+                let args: Vec<&[u8]> = cmd.iter().map(|a| a.as_slice()).collect();
+                execute(srv, &mut c.state, &args);
+                process_commands(srv, &mut c, idx, &mut self.paused);
+            }
+            self.finish(srv, idx, c);
+            // Data that arrived during the pause may still sit in the socket.
+            self.pending_reads.push(idx);
+        }
+    }
+
+    /// Periodic work, `hz` times per second.
+    fn cron(&mut self, srv: &mut Server) {
+        let now = unix_ms();
+        srv.now_ms = now;
+        srv.lru_clock = (now / 1000) as u32;
+        let sig = SHUTDOWN_SIGNAL.swap(0, Ordering::SeqCst);
+        if sig != 0 {
+            let name = if sig == libc::SIGINT { "SIGINT" } else { "SIGTERM" };
+            warning!("Received {name} scheduling shutdown...");
+            srv.shutdown_requested = true;
+            return;
+        }
+        if now - self.last_sample_ms >= 100 {
+            self.last_sample_ms = now;
+            srv.stats.ops.sample(now, srv.stats.commands_processed);
+            srv.stats.input.sample(now, srv.stats.net_input_bytes);
+            srv.stats.output.sample(now, srv.stats.net_output_bytes);
+        }
+        if srv.active_expire_enabled {
+            active_expire_cycle(srv);
+        }
+        if let Some((_, until)) = srv.pause {
+            if now >= until {
+                srv.pause = None;
+            }
+        }
+        self.close_idle_clients(srv, now);
+    }
+
+    fn close_idle_clients(&mut self, srv: &mut Server, now: i64) {
+        let timeout_ms = srv.config.timeout as i64 * 1000;
+        if timeout_ms <= 0 {
+            return;
+        }
+        let idle: Vec<usize> = srv
+            .clients
+            .iter()
+            .filter(|(_, c)| !c.state.monitor && now - c.state.last_interaction_ms > timeout_ms)
+            .map(|(i, _)| i)
+            .collect();
+        for idx in idle {
+            if let Some(c) = srv.clients.take(idx) {
+                verbose!("Closing idle client");
+                self.close(srv, idx, c);
+            }
+        }
+    }
+}
+
+/// Parses and runs every complete command in the client's query buffer.
+pub fn process_commands(srv: &mut Server, c: &mut Client, idx: usize, paused: &mut Vec<usize>) {
+    let limits = Limits {
+        max_bulk_len: srv.config.proto_max_bulk_len,
+        unauthenticated: !c.state.authenticated && srv.auth_required(),
+    };
+    loop {
+        if c.state.close_after_reply || c.state.close_asap || c.state.paused_command.is_some() {
+            break;
+        }
+        match c.query.parse_next(&limits) {
+            Ok(true) => {
+                let args = c.query.args();
+                if srv.pause.is_some() && blocked_by_pause(srv, &args) {
+                    c.state.paused_command = Some(args.iter().map(|a| a.to_vec()).collect());
+                    paused.push(idx);
+                    break;
+                }
+                execute(srv, &mut c.state, &args);
+            }
+            Ok(false) => break,
+            Err(e) => {
+                verbose!(
+                    "Protocol error ({}) from client: id={} addr={}",
+                    e.0,
+                    c.state.id,
+                    c.state.addr
+                );
+                c.state.out.error(&e.reply_text());
+                c.state.close_after_reply = true;
+                break;
+            }
+        }
+    }
+    c.query.compact();
+}
+
+/// Writes pending output until the socket would block.
+fn write_out(srv: &mut Server, c: &mut Client) {
+    let st = &mut c.state;
+    while st.sent < st.out.buf.len() {
+        match c.stream.write(&st.out.buf[st.sent..]) {
+            Ok(0) => {
+                st.close_asap = true;
+                return;
+            }
+            Ok(n) => {
+                st.sent += n;
+                srv.stats.net_output_bytes += n as u64;
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(_) => {
+                st.close_asap = true;
+                return;
+            }
+        }
+    }
+    if st.sent == st.out.buf.len() {
+        st.out.buf.clear();
+        st.sent = 0;
+        st.soft_limit_since = None;
+        if st.out.buf.capacity() > 1 << 20 {
+            st.out.buf = Vec::with_capacity(16 * 1024);
+        }
+    } else if st.sent > 1 << 20 && st.sent * 2 > st.out.buf.len() {
+        // Drop what was sent so a slow reader's buffer does not only grow.
+        st.out.buf.drain(..st.sent);
+        st.sent = 0;
+    }
+}
+
+/// client-output-buffer-limit: a client over the hard limit, or over the soft limit
+/// for longer than its seconds, is closed.
+fn check_output_limits(srv: &mut Server, c: &mut Client) {
+    let pending = c.state.pending_output() as u64;
+    // Class 0 is `normal` (MONITOR clients count as normal too, as in Redis).
+    let limit = srv.config.client_output_buffer_limit[0];
+    let now = unix_ms();
+    let over_hard = limit.hard > 0 && pending > limit.hard;
+    let over_soft = limit.soft > 0 && pending > limit.soft;
+    let soft_expired = if over_soft {
+        let since = *c.state.soft_limit_since.get_or_insert(now);
+        now - since > limit.soft_seconds as i64 * 1000
+    } else {
+        c.state.soft_limit_since = None;
+        false
+    };
+    if over_hard || soft_expired {
+        warning!(
+            "Client id={} addr={} scheduled to be closed ASAP for overcoming of output buffer limits.",
+            c.state.id,
+            c.state.addr
+        );
+        srv.stats.client_outbuf_limit_disconnections += 1;
+        c.state.close_asap = true;
+    }
+}
+
+/// Removes expired keys in bounded steps: at most 25% of a cron period, and only
+/// while the keys visited keep turning out expired (more than 10%).
+fn active_expire_cycle(srv: &mut Server) {
+    let started = Instant::now();
+    let budget = Duration::from_micros(250_000 / srv.config.hz.clamp(1, 500) as u64);
+    let now = unix_ms();
+    let mut removed = Vec::new();
+    for db in srv.keyspace.dbs.iter_mut() {
+        while db.volatile_len() > 0 && started.elapsed() < budget {
+            let (expired, visited) = db.active_expire_step(now, 64, &mut removed);
+            srv.stats.expired_keys += expired as u64;
+            if visited == 0 || expired * 10 <= visited {
+                break;
+            }
+        }
+        for e in removed.drain(..) {
+            if e.value.is_big() {
+                srv.lazyfree.free(e);
+            }
+        }
+    }
+    let ms = started.elapsed().as_millis() as u64;
+    srv.stats.expire_cycle_cpu_ms += ms;
+    srv.latency
+        .record("expire-cycle", ms, srv.config.latency_monitor_threshold);
+}
+
+pub fn log_ready() {
+    notice!("Ready to accept connections tcp");
+}

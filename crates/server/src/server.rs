@@ -1,0 +1,196 @@
+//! The engine state a node's single engine thread owns: configuration, keyspace,
+//! clients, statistics. Command implementations get `&mut Server`.
+
+use crate::client::Client;
+use crate::commands::CommandTable;
+use crate::stats::{LatencyMonitor, Slowlog, Stats};
+use shoal_config::Config;
+use shoal_store::lazyfree::LazyFree;
+use shoal_store::Keyspace;
+use shoal_util::rand::FastRng;
+use std::collections::HashMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+pub const VERSION: &str = "7.0.15";
+
+pub fn unix_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+pub fn unix_us() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or(0)
+}
+
+/// Client connections, indexed by poll token.
+#[derive(Default)]
+pub struct Clients {
+    slots: Vec<Option<Box<Client>>>,
+    free: Vec<usize>,
+    by_id: HashMap<u64, usize>,
+    /// Clients currently taken out of their slot (the one running a command).
+    taken: usize,
+}
+
+impl Clients {
+    pub fn insert(&mut self, client: Box<Client>) -> usize {
+        let id = client.state.id;
+        let idx = match self.free.pop() {
+            Some(i) => {
+                self.slots[i] = Some(client);
+                i
+            }
+            None => {
+                self.slots.push(Some(client));
+                self.slots.len() - 1
+            }
+        };
+        self.by_id.insert(id, idx);
+        idx
+    }
+
+    /// Takes a client out to run its commands while the rest of the server stays
+    /// borrowable; [`Clients::put_back`] returns it.
+    pub fn take(&mut self, idx: usize) -> Option<Box<Client>> {
+        let c = self.slots.get_mut(idx)?.take();
+        if c.is_some() {
+            self.taken += 1;
+        }
+        c
+    }
+
+    pub fn put_back(&mut self, idx: usize, client: Box<Client>) {
+        self.taken -= 1;
+        self.slots[idx] = Some(client);
+    }
+
+    pub fn remove(&mut self, idx: usize) -> Option<Box<Client>> {
+        let c = self.slots.get_mut(idx)?.take()?;
+        self.by_id.remove(&c.state.id);
+        self.free.push(idx);
+        Some(c)
+    }
+
+    /// Forgets a client that was taken out and will not be put back.
+    pub fn release_taken(&mut self, idx: usize, id: u64) {
+        self.taken -= 1;
+        self.by_id.remove(&id);
+        self.free.push(idx);
+    }
+
+    pub fn get_mut(&mut self, idx: usize) -> Option<&mut Client> {
+        self.slots.get_mut(idx)?.as_deref_mut()
+    }
+
+    pub fn index_of(&self, id: u64) -> Option<usize> {
+        self.by_id.get(&id).copied()
+    }
+
+    /// Connected clients, including any taken out right now.
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_id.is_empty()
+    }
+
+    /// Clients present in their slots (not the one running a command).
+    pub fn iter(&self) -> impl Iterator<Item = (usize, &Client)> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| c.as_deref().map(|c| (i, c)))
+    }
+
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (usize, &mut Client)> {
+        self.slots
+            .iter_mut()
+            .enumerate()
+            .filter_map(|(i, c)| c.as_deref_mut().map(|c| (i, c)))
+    }
+}
+
+/// CLIENT PAUSE state.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum PauseKind {
+    All,
+    Write,
+}
+
+pub struct Server {
+    pub config: Config,
+    pub keyspace: Keyspace,
+    pub lazyfree: LazyFree,
+    pub commands: CommandTable,
+    pub clients: Clients,
+    pub stats: Stats,
+    pub slowlog: Slowlog,
+    pub latency: LatencyMonitor,
+    pub rng: FastRng,
+    /// Time of the command being run (Unix ms); expiry decisions use it.
+    pub now_ms: i64,
+    pub start_ms: i64,
+    pub next_client_id: u64,
+    pub run_id: String,
+    /// Tokens of clients whose output grew outside their own command (MONITOR).
+    pub pending_writes: Vec<usize>,
+    /// Ids of MONITOR clients.
+    pub monitors: Vec<u64>,
+    pub pause: Option<(PauseKind, i64)>,
+    pub shutdown_requested: bool,
+    pub active_expire_enabled: bool,
+    pub last_save_unix: i64,
+    /// Bound TCP port (after listening; `port 0` picks none).
+    pub tcp_port: u16,
+    pub executable: String,
+    /// The LRU clock, seconds, for OBJECT IDLETIME.
+    pub lru_clock: u32,
+}
+
+impl Server {
+    pub fn new(config: Config) -> Self {
+        let now = unix_ms();
+        let databases = config.databases as usize;
+        let mut rng = FastRng::new(now as u64 ^ std::process::id() as u64);
+        let run_id: String = (0..40)
+            .map(|_| char::from_digit(rng.below(16) as u32, 16).unwrap())
+            .collect();
+        Server {
+            config,
+            keyspace: Keyspace::new(databases),
+            lazyfree: LazyFree::new(),
+            commands: CommandTable::new(),
+            clients: Clients::default(),
+            stats: Stats::default(),
+            slowlog: Slowlog::default(),
+            latency: LatencyMonitor::default(),
+            rng,
+            now_ms: now,
+            start_ms: now,
+            next_client_id: 1,
+            run_id,
+            pending_writes: Vec::new(),
+            monitors: Vec::new(),
+            pause: None,
+            shutdown_requested: false,
+            active_expire_enabled: true,
+            last_save_unix: now / 1000,
+            tcp_port: 0,
+            executable: std::env::current_exe()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            lru_clock: (now / 1000) as u32,
+        }
+    }
+
+    /// Whether the calling client must authenticate first.
+    pub fn auth_required(&self) -> bool {
+        !self.config.requirepass.is_empty()
+    }
+}

@@ -1,0 +1,194 @@
+//! End-to-end tests: start the real `shoal-server` binary on a free port and talk to
+//! it with redis-rs, an independent client.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn start(extra: &[&str]) -> Server {
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_shoal-server"))
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start shoal-server");
+    let stdout = child.stdout.take().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut lines = BufReader::new(stdout).lines();
+    loop {
+        assert!(Instant::now() < deadline, "server did not become ready");
+        match lines.next() {
+            Some(Ok(l)) if l.contains("Ready to accept connections") => break,
+            Some(_) => continue,
+            None => panic!("server exited before it was ready"),
+        }
+    }
+    // Keep draining the log so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Server { child, port }
+}
+
+fn client(s: &Server) -> redis::Connection {
+    redis::Client::open(format!("redis://127.0.0.1:{}/", s.port))
+        .unwrap()
+        .get_connection()
+        .unwrap()
+}
+
+#[test]
+fn strings_and_keyspace() {
+    let s = start(&[]);
+    let mut c = client(&s);
+    let _: () = redis::cmd("SET").arg("k").arg("v").query(&mut c).unwrap();
+    let v: String = redis::cmd("GET").arg("k").query(&mut c).unwrap();
+    assert_eq!(v, "v");
+    let n: i64 = redis::cmd("INCRBY").arg("n").arg(41).query(&mut c).unwrap();
+    assert_eq!(n, 41);
+    let n: i64 = redis::cmd("INCR").arg("n").query(&mut c).unwrap();
+    assert_eq!(n, 42);
+    let f: String = redis::cmd("INCRBYFLOAT").arg("f").arg("10.5").query(&mut c).unwrap();
+    assert_eq!(f, "10.5");
+    let f: String = redis::cmd("INCRBYFLOAT").arg("f").arg("0.1").query(&mut c).unwrap();
+    assert_eq!(f, "10.6");
+    let size: i64 = redis::cmd("DBSIZE").query(&mut c).unwrap();
+    assert_eq!(size, 3);
+    let t: String = redis::cmd("TYPE").arg("k").query(&mut c).unwrap();
+    assert_eq!(t, "string");
+    let err = redis::cmd("INCR").arg("k").query::<i64>(&mut c).unwrap_err();
+    assert_eq!(err.detail(), Some("value is not an integer or out of range"));
+    let deleted: i64 = redis::cmd("DEL")
+        .arg("k")
+        .arg("n")
+        .arg("missing")
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(deleted, 2);
+}
+
+#[test]
+fn pipelines_of_any_depth() {
+    let s = start(&[]);
+    let mut c = client(&s);
+    let mut p = redis::pipe();
+    for i in 0..10_000 {
+        p.cmd("SET").arg(format!("key:{i}")).arg(i).ignore();
+    }
+    p.cmd("DBSIZE");
+    let (n,): (i64,) = p.query(&mut c).unwrap();
+    assert_eq!(n, 10_000);
+    let values: Vec<i64> = redis::cmd("MGET").arg("key:0").arg("key:9999").query(&mut c).unwrap();
+    assert_eq!(values, vec![0, 9999]);
+}
+
+#[test]
+fn expiry_is_lazy_and_active() {
+    let s = start(&["--hz", "100"]);
+    let mut c = client(&s);
+    for i in 0..200 {
+        let _: () = redis::cmd("SET")
+            .arg(format!("t{i}"))
+            .arg("x")
+            .arg("PX")
+            .arg(50)
+            .query(&mut c)
+            .unwrap();
+    }
+    let _: () = redis::cmd("SET").arg("keep").arg("x").query(&mut c).unwrap();
+    let ttl: i64 = redis::cmd("PTTL").arg("t0").query(&mut c).unwrap();
+    assert!(ttl > 0 && ttl <= 50);
+    // Active expiry must remove them without anyone reading them.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let n: i64 = redis::cmd("DBSIZE").query(&mut c).unwrap();
+        if n == 1 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "expired keys still counted: {n}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let info: String = redis::cmd("INFO").arg("stats").query(&mut c).unwrap();
+    assert!(info.contains("expired_keys:200"), "{info}");
+}
+
+#[test]
+fn scan_visits_every_key() {
+    let s = start(&[]);
+    let mut c = client(&s);
+    let mut p = redis::pipe();
+    for i in 0..5000 {
+        p.cmd("SET").arg(format!("s:{i}")).arg(1).ignore();
+    }
+    let _: () = p.query(&mut c).unwrap();
+    let mut cursor = "0".to_string();
+    let mut seen = std::collections::HashSet::new();
+    loop {
+        let (next, keys): (String, Vec<String>) = redis::cmd("SCAN")
+            .arg(&cursor)
+            .arg("COUNT")
+            .arg(100)
+            .query(&mut c)
+            .unwrap();
+        seen.extend(keys);
+        // Keep inserting while scanning: tables grow under the cursor.
+        let _: () = redis::cmd("SET")
+            .arg(format!("extra:{next}"))
+            .arg(1)
+            .query(&mut c)
+            .unwrap();
+        if next == "0" {
+            break;
+        }
+        cursor = next;
+    }
+    assert!((0..5000).all(|i| seen.contains(&format!("s:{i}"))));
+}
+
+#[test]
+fn requirepass_gates_commands() {
+    let s = start(&["--requirepass", "sekret"]);
+    let mut c = client(&s);
+    let err = redis::cmd("GET").arg("k").query::<Option<String>>(&mut c).unwrap_err();
+    assert_eq!(err.code(), Some("NOAUTH"));
+    let err = redis::cmd("AUTH").arg("wrong").query::<String>(&mut c).unwrap_err();
+    assert_eq!(err.code(), Some("WRONGPASS"));
+    let ok: String = redis::cmd("AUTH").arg("sekret").query(&mut c).unwrap();
+    assert_eq!(ok, "OK");
+    let v: Option<String> = redis::cmd("GET").arg("k").query(&mut c).unwrap();
+    assert_eq!(v, None);
+}
+
+#[test]
+fn databases_select_swap_move() {
+    let s = start(&[]);
+    let mut c = client(&s);
+    let _: () = redis::cmd("SET").arg("a").arg("0").query(&mut c).unwrap();
+    let moved: i64 = redis::cmd("MOVE").arg("a").arg(3).query(&mut c).unwrap();
+    assert_eq!(moved, 1);
+    let _: () = redis::cmd("SWAPDB").arg(0).arg(3).query(&mut c).unwrap();
+    let v: String = redis::cmd("GET").arg("a").query(&mut c).unwrap();
+    assert_eq!(v, "0");
+    let _: () = redis::cmd("SELECT").arg(3).query(&mut c).unwrap();
+    let n: i64 = redis::cmd("DBSIZE").query(&mut c).unwrap();
+    assert_eq!(n, 0);
+    let err = redis::cmd("SELECT").arg(16).query::<String>(&mut c).unwrap_err();
+    assert_eq!(err.detail(), Some("DB index is out of range"));
+}
