@@ -61,6 +61,9 @@ enum State {
     Bulk { remaining: i64, len: usize },
 }
 
+/// A command's arguments, borrowed from the query buffer.
+pub type Args<'a> = smallvec::SmallVec<[&'a [u8]; 8]>;
+
 /// Where the arguments of the command just parsed live.
 enum ArgSource {
     /// Ranges into the query buffer.
@@ -311,8 +314,9 @@ impl QueryBuffer {
         Ok(Some(true))
     }
 
-    /// The arguments of the command `parse_next` just returned.
-    pub fn args(&self) -> Vec<&[u8]> {
+    /// The arguments of the command `parse_next` just returned (no heap allocation
+    /// for up to 8 arguments).
+    pub fn args(&self) -> Args<'_> {
         match self.source {
             ArgSource::Buffer => self.ranges.iter().map(|&(a, b)| &self.data[a..b]).collect(),
             ArgSource::Inline => self.inline_args.iter().map(|v| v.as_slice()).collect(),

@@ -39,7 +39,7 @@ pub struct ClientState {
     pub created_ms: i64,
     pub last_interaction_ms: i64,
     /// Full name of the last command, for CLIENT LIST `cmd=`.
-    pub last_cmd: String,
+    pub last_cmd: &'static str,
     /// When the output buffer first exceeded the soft limit (ms), if it does now.
     pub soft_limit_since: Option<i64>,
     /// Bytes of `out.buf` already sent.
@@ -68,7 +68,7 @@ impl ClientState {
             no_evict: false,
             created_ms: now_ms,
             last_interaction_ms: now_ms,
-            last_cmd: "NULL".into(),
+            last_cmd: "NULL",
             soft_limit_since: None,
             sent: 0,
             paused_command: None,

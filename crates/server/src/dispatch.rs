@@ -3,9 +3,9 @@
 //! MONITOR, CLIENT REPLY).
 
 use crate::client::{ClientState, ReplyMode};
-use crate::commands::{find_subcommand, unknown_subcommand, wrong_arity, CommandSpec, Ctx};
+use crate::clock;
+use crate::commands::{find_subcommand, flag, unknown_subcommand, wrong_arity, CommandSpec, Ctx};
 use crate::server::{unix_ms, unix_us, Server};
-use std::time::Instant;
 
 /// Resolves the command (or subcommand) the arguments name, or writes the error a
 /// client gets for an unknown command or subcommand.
@@ -60,7 +60,7 @@ pub fn blocked_by_pause(srv: &Server, args: &[&[u8]]) -> bool {
                 } else {
                     spec
                 };
-                spec.has_flag("write") || spec.has_flag("may_replicate")
+                spec.has(flag::WRITE | flag::MAY_REPLICATE)
             }
             None => false,
         },
@@ -68,8 +68,8 @@ pub fn blocked_by_pause(srv: &Server, args: &[&[u8]]) -> bool {
 }
 
 /// Executes one command for a client, writing its reply to the client's output.
+/// `srv.now_ms` must be current (the event loop refreshes it per batch of input).
 pub fn execute(srv: &mut Server, c: &mut ClientState, args: &[&[u8]]) {
-    srv.now_ms = unix_ms();
     c.last_interaction_ms = srv.now_ms;
     if c.reply_mode == ReplyMode::SkipNext {
         c.reply_mode = ReplyMode::Skipping;
@@ -97,18 +97,14 @@ fn run(srv: &mut Server, c: &mut ClientState, args: &[&[u8]]) {
         return;
     };
     let reject = |srv: &mut Server, spec: &CommandSpec| {
-        srv.stats
-            .commands
-            .entry(spec.name.to_string())
-            .or_default()
-            .rejected_calls += 1;
+        srv.stats.commands.entry(spec.name).or_default().rejected_calls += 1;
     };
     if !spec.arity_ok(args.len()) {
         wrong_arity(&mut c.out, spec.name);
         reject(srv, spec);
         return;
     }
-    if !c.authenticated && srv.auth_required() && !spec.has_flag("no_auth") {
+    if !c.authenticated && srv.auth_required() && !spec.has(flag::NO_AUTH) {
         c.out.error("NOAUTH Authentication required.");
         reject(srv, spec);
         return;
@@ -116,18 +112,18 @@ fn run(srv: &mut Server, c: &mut ClientState, args: &[&[u8]]) {
     let Some(handler) = spec.handler else {
         return;
     };
-    if !srv.monitors.is_empty() && !spec.has_flag("admin") && !spec.has_flag("skip_monitor") {
+    if !srv.monitors.is_empty() && !spec.has(flag::ADMIN | flag::SKIP_MONITOR) {
         feed_monitors(srv, c, args);
     }
-    c.last_cmd = spec.name.to_string();
+    c.last_cmd = spec.name;
     let errors_before = c.out.has_errors();
-    let started = Instant::now();
+    let started = clock::now();
     handler(&mut Ctx { srv, client: c }, args);
-    let micros = started.elapsed().as_micros() as u64;
+    let micros = clock::micros_since(started);
 
     srv.stats.commands_processed += 1;
     let track_latency = srv.config.latency_tracking;
-    let st = srv.stats.commands.entry(spec.name.to_string()).or_default();
+    let st = srv.stats.commands.entry(spec.name).or_default();
     st.calls += 1;
     st.usec += micros;
     if track_latency {
@@ -137,12 +133,12 @@ fn run(srv: &mut Server, c: &mut ClientState, args: &[&[u8]]) {
         st.failed_calls += 1;
     }
     let slower_than = srv.config.slowlog_log_slower_than;
-    if slower_than >= 0 && micros >= slower_than as u64 && !spec.has_flag("skip_slowlog") {
+    if slower_than >= 0 && micros >= slower_than as u64 && !spec.has(flag::SKIP_SLOWLOG) {
         let name = c.name.clone().unwrap_or_default();
         let max_len = srv.config.slowlog_max_len as usize;
         srv.slowlog.push(args, micros, c.addr.to_string(), name, max_len);
     }
-    let event = if spec.has_flag("fast") {
+    let event = if spec.has(flag::FAST) {
         "fast-command"
     } else {
         "command"

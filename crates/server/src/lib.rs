@@ -8,9 +8,11 @@
 //! - [`commands`]: the command table and the implementations, one file per group.
 //! - [`stats`]: counters for INFO, SLOWLOG and LATENCY.
 //! - [`log`]: Redis-format logging.
+//! - [`clock`]: a cheap monotonic clock for timing commands.
 //! - [`startup`]: from argv to a running server (config, daemonize, pidfile).
 
 pub mod client;
+pub mod clock;
 pub mod commands;
 pub mod dispatch;
 pub mod log;

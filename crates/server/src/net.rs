@@ -423,6 +423,7 @@ impl EventLoop {
             };
             if let Some(cmd) = c.state.paused_command.take() {
                 let args: Vec<&[u8]> = cmd.iter().map(|a| a.as_slice()).collect();
+                srv.now_ms = unix_ms();
                 execute(srv, &mut c.state, &args);
                 process_commands(srv, &mut c, idx, &mut self.paused);
             }
@@ -483,6 +484,8 @@ impl EventLoop {
 
 /// Parses and runs every complete command in the client's query buffer.
 pub fn process_commands(srv: &mut Server, c: &mut Client, idx: usize, paused: &mut Vec<usize>) {
+    // One clock read per batch: commands of one pipeline share their time.
+    srv.now_ms = unix_ms();
     let limits = Limits {
         max_bulk_len: srv.config.proto_max_bulk_len,
         unauthenticated: !c.state.authenticated && srv.auth_required(),

@@ -103,6 +103,7 @@ pub fn run(args: &[String]) -> i32 {
         }
     }
     install_signal_handlers();
+    crate::clock::init();
     let mut srv = Server::new(config);
     let mut event_loop = match EventLoop::new(&mut srv) {
         Ok(l) => l,

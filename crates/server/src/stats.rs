@@ -143,7 +143,7 @@ pub struct Stats {
     pub client_outbuf_limit_disconnections: u64,
     pub expire_cycle_cpu_ms: u64,
     pub errors: BTreeMap<String, u64>,
-    pub commands: HashMap<String, CommandStats>,
+    pub commands: HashMap<&'static str, CommandStats, foldhash::fast::RandomState>,
     /// Highest `used_memory` seen (INFO used_memory_peak); reset by RESETSTAT.
     pub peak_memory: u64,
     pub ops: InstantMetric,

@@ -67,11 +67,111 @@ pub struct CommandSpec {
     /// None for container commands that only dispatch to subcommands.
     pub handler: Option<Handler>,
     pub subcommands: &'static [CommandSpec],
+    /// `flags` as bits ([`flag`]), computed at compile time for the hot path.
+    pub bits: u32,
+}
+
+/// Command flags as bits.
+pub mod flag {
+    pub const WRITE: u32 = 1 << 0;
+    pub const READONLY: u32 = 1 << 1;
+    pub const DENYOOM: u32 = 1 << 2;
+    pub const ADMIN: u32 = 1 << 3;
+    pub const PUBSUB: u32 = 1 << 4;
+    pub const NOSCRIPT: u32 = 1 << 5;
+    pub const BLOCKING: u32 = 1 << 6;
+    pub const LOADING: u32 = 1 << 7;
+    pub const STALE: u32 = 1 << 8;
+    pub const SKIP_MONITOR: u32 = 1 << 9;
+    pub const SKIP_SLOWLOG: u32 = 1 << 10;
+    pub const ASKING: u32 = 1 << 11;
+    pub const FAST: u32 = 1 << 12;
+    pub const NO_AUTH: u32 = 1 << 13;
+    pub const MAY_REPLICATE: u32 = 1 << 14;
+    pub const NO_MANDATORY_KEYS: u32 = 1 << 15;
+    pub const NO_MULTI: u32 = 1 << 16;
+    pub const ALLOW_BUSY: u32 = 1 << 17;
+    pub const NO_ASYNC_LOADING: u32 = 1 << 18;
+    pub const SENTINEL: u32 = 1 << 19;
+
+    /// Every flag name Redis 7.0 uses, with its bit.
+    pub const NAMES: &[(&str, u32)] = &[
+        ("write", WRITE),
+        ("readonly", READONLY),
+        ("denyoom", DENYOOM),
+        ("admin", ADMIN),
+        ("pubsub", PUBSUB),
+        ("noscript", NOSCRIPT),
+        ("blocking", BLOCKING),
+        ("loading", LOADING),
+        ("stale", STALE),
+        ("skip_monitor", SKIP_MONITOR),
+        ("skip_slowlog", SKIP_SLOWLOG),
+        ("asking", ASKING),
+        ("fast", FAST),
+        ("no_auth", NO_AUTH),
+        ("may_replicate", MAY_REPLICATE),
+        ("no_mandatory_keys", NO_MANDATORY_KEYS),
+        ("no_multi", NO_MULTI),
+        ("allow_busy", ALLOW_BUSY),
+        ("no_async_loading", NO_ASYNC_LOADING),
+        ("sentinel", SENTINEL),
+    ];
+
+    const fn word_eq(s: &[u8], start: usize, end: usize, w: &[u8]) -> bool {
+        if end - start != w.len() {
+            return false;
+        }
+        let mut i = 0;
+        while i < w.len() {
+            if s[start + i] != w[i] {
+                return false;
+            }
+            i += 1;
+        }
+        true
+    }
+
+    /// Parses a space-separated flag list at compile time; an unknown flag name
+    /// fails the build.
+    pub const fn parse(flags: &str) -> u32 {
+        let s = flags.as_bytes();
+        let mut bits = 0;
+        let mut i = 0;
+        while i < s.len() {
+            while i < s.len() && s[i] == b' ' {
+                i += 1;
+            }
+            let start = i;
+            while i < s.len() && s[i] != b' ' {
+                i += 1;
+            }
+            if start == i {
+                break;
+            }
+            let mut k = 0;
+            let mut found = false;
+            while k < NAMES.len() {
+                if word_eq(s, start, i, NAMES[k].0.as_bytes()) {
+                    bits |= NAMES[k].1;
+                    found = true;
+                }
+                k += 1;
+            }
+            assert!(found, "unknown command flag");
+        }
+        bits
+    }
 }
 
 impl CommandSpec {
-    pub fn has_flag(&self, flag: &str) -> bool {
-        self.flags.split_ascii_whitespace().any(|f| f == flag)
+    pub fn has_flag(&self, name: &str) -> bool {
+        flag::NAMES.iter().any(|&(n, b)| n == name && self.bits & b != 0)
+    }
+
+    #[inline]
+    pub fn has(&self, bits: u32) -> bool {
+        self.bits & bits != 0
     }
 
     /// All ACL categories: the explicit ones plus those Redis derives from flags.
@@ -131,7 +231,7 @@ impl CommandSpec {
 
 /// Name lookup over [`COMMANDS`].
 pub struct CommandTable {
-    by_name: HashMap<Vec<u8>, &'static CommandSpec>,
+    by_name: HashMap<Vec<u8>, &'static CommandSpec, foldhash::fast::RandomState>,
 }
 
 impl Default for CommandTable {

@@ -30,6 +30,7 @@ const fn c(
         summary,
         handler: Some(handler),
         subcommands: &[],
+        bits: super::flag::parse(flags),
     }
 }
 
@@ -54,6 +55,7 @@ const fn parent(
         summary,
         handler: None,
         subcommands,
+        bits: 0,
     }
 }
 
