@@ -19,6 +19,9 @@ const LISTENER_BASE: usize = 1 << 40;
 /// Reads per readable event before yielding to other clients.
 const READS_PER_EVENT: usize = 4;
 
+/// What a non-loopback client gets in protected mode (no password set), as Redis.
+const PROTECTED_MODE_ERROR: &str = "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
+
 /// Set by the signal handler: the signal number that asked for shutdown.
 pub static SHUTDOWN_SIGNAL: AtomicI32 = AtomicI32::new(0);
 
@@ -276,6 +279,10 @@ impl EventLoop {
             if srv.clients.len() >= srv.config.maxclients as usize {
                 srv.stats.rejected_connections += 1;
                 let _ = stream.write(b"-ERR max number of clients reached\r\n");
+                continue;
+            }
+            if srv.config.protected_mode && !srv.auth_required() && !addr.ip().is_loopback() {
+                let _ = stream.write(PROTECTED_MODE_ERROR.as_bytes());
                 continue;
             }
             let _ = stream.set_nodelay(true);

@@ -192,3 +192,92 @@ fn databases_select_swap_move() {
     let err = redis::cmd("SELECT").arg(16).query::<String>(&mut c).unwrap_err();
     assert_eq!(err.detail(), Some("DB index is out of range"));
 }
+
+fn temp_dir(tag: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("shoal-e2e-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn bad_directive_stops_startup_naming_the_line() {
+    let dir = temp_dir("badconf");
+    let conf = dir.join("bad.conf");
+    std::fs::write(&conf, "port 7777\nno-such-directive yes\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_shoal-server"))
+        .arg(&conf)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("FATAL CONFIG FILE ERROR"), "{err}");
+    assert!(err.contains("line 2"), "{err}");
+    assert!(err.contains("no-such-directive yes"), "{err}");
+}
+
+#[test]
+fn config_file_with_include_and_overrides_then_daemonize() {
+    let dir = temp_dir("daemon");
+    let port = free_port();
+    let inc = dir.join("inc.conf");
+    std::fs::write(&inc, "maxclients 77\n").unwrap();
+    let conf = dir.join("main.conf");
+    let pidfile = dir.join("shoal.pid");
+    let logfile = dir.join("shoal.log");
+    std::fs::write(
+        &conf,
+        format!(
+            "# a comment\nport 1\nbind 127.0.0.1\ninclude {}\nmaxmemory 1mb\ndaemonize yes\npidfile \"{}\"\nlogfile '{}'\nloglevel verbose\n",
+            inc.display(),
+            pidfile.display(),
+            logfile.display()
+        ),
+    )
+    .unwrap();
+    // The command line overrides the file's port.
+    let status = Command::new(env!("CARGO_BIN_EXE_shoal-server"))
+        .arg(&conf)
+        .args(["--port", &port.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "the launching process exits 0 after forking");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut conn = loop {
+        if let Ok(c) = redis::Client::open(format!("redis://127.0.0.1:{port}/"))
+            .unwrap()
+            .get_connection()
+        {
+            break c;
+        }
+        assert!(Instant::now() < deadline, "daemon did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let pid: u32 = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
+    let cfg: Vec<String> = redis::cmd("CONFIG")
+        .arg("GET")
+        .arg("maxclients")
+        .query(&mut conn)
+        .unwrap();
+    assert_eq!(cfg, vec!["maxclients", "77"]);
+    let cfg: Vec<String> = redis::cmd("CONFIG")
+        .arg("GET")
+        .arg("maxmemory")
+        .query(&mut conn)
+        .unwrap();
+    assert_eq!(cfg, vec!["maxmemory", "1048576"]);
+    let _ = redis::cmd("SHUTDOWN").arg("NOSAVE").query::<()>(&mut conn);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::path::Path::new(&format!("/proc/{pid}")).exists() {
+        assert!(Instant::now() < deadline, "daemon did not exit");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!pidfile.exists(), "pidfile removed on shutdown");
+    let log = std::fs::read_to_string(&logfile).unwrap();
+    assert!(log.contains("Ready to accept connections tcp"), "{log}");
+    // Redis's log line format: `pid:M dd Mon yyyy hh:mm:ss.mmm * message`.
+    let first = log.lines().find(|l| l.contains("Ready to accept")).unwrap();
+    let parts: Vec<&str> = first.splitn(3, ' ').collect();
+    assert!(parts[0].ends_with(":M"), "{first}");
+    assert!(first.contains(" * Ready"), "{first}");
+}

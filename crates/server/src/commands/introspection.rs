@@ -444,7 +444,12 @@ pub fn latency_reset(ctx: &mut Ctx, args: &[&[u8]]) {
 
 /// The LATENCY DOCTOR report.
 pub fn latency_report(srv: &Server) -> String {
-    let events: Vec<_> = srv.latency.events.iter().filter(|(_, e)| !e.samples.is_empty()).collect();
+    let events: Vec<_> = srv
+        .latency
+        .events
+        .iter()
+        .filter(|(_, e)| !e.samples.is_empty())
+        .collect();
     if events.is_empty() && srv.config.latency_monitor_threshold == 0 {
         return "I'm sorry, Dave, I can't do that. Latency monitoring is disabled in this Redis instance. You may use \"CONFIG SET latency-monitor-threshold <milliseconds>.\" in order to enable it. If we weren't in a deep space mission I'd suggest to take a look at https://redis.io/topics/latency-monitor.\n".to_string();
     }
@@ -591,7 +596,7 @@ pub fn memory_stats(ctx: &mut Ctx, _args: &[&[u8]]) {
     out.bulk(b"keys.count");
     out.int(m.keys as i64);
     out.bulk(b"keys.bytes-per-key");
-    out.int(if m.keys > 0 { (m.net() / m.keys) as i64 } else { 0 });
+    out.int(m.net().checked_div(m.keys).unwrap_or(0) as i64);
     out.bulk(b"dataset.bytes");
     out.int(m.dataset() as i64);
     out.bulk(b"dataset.percentage");
@@ -669,17 +674,8 @@ pub fn memory_doctor(ctx: &mut Ctx, _args: &[&[u8]]) {
     ctx.out().verbatim("txt", text.as_bytes());
 }
 
-pub fn memory_malloc_stats(ctx: &mut Ctx, _args: &[&[u8]]) {
-    let mut text: Vec<u8> = Vec::new();
-    let _ = jemalloc_stats();
-    if tikv_jemalloc_ctl::stats_print::stats_print(&mut text, Default::default()).is_err() {
-        text = b"Stats not supported for the current allocator".to_vec();
-    }
-    ctx.out().verbatim("txt", &text);
-}
-
+// jemalloc as tikv-jemalloc-sys builds it (symbols with its `_rjem_` prefix).
 extern "C" {
-    /// jemalloc's `mallctl`, as tikv-jemalloc-sys builds it (with its `_rjem_` prefix).
     #[link_name = "_rjem_mallctl"]
     fn jemalloc_mallctl(
         name: *const libc::c_char,
@@ -688,6 +684,39 @@ extern "C" {
         newp: *mut libc::c_void,
         newlen: libc::size_t,
     ) -> libc::c_int;
+    #[link_name = "_rjem_malloc_stats_print"]
+    fn jemalloc_stats_print(
+        write_cb: Option<unsafe extern "C" fn(*mut libc::c_void, *const libc::c_char)>,
+        cbopaque: *mut libc::c_void,
+        opts: *const libc::c_char,
+    );
+}
+
+unsafe extern "C" fn append_stats(opaque: *mut libc::c_void, text: *const libc::c_char) {
+    // SAFETY: `opaque` is the Vec passed by `allocator_stats_text`, alive for the
+    // call; jemalloc hands a NUL-terminated string.
+    let out = unsafe { &mut *(opaque as *mut Vec<u8>) };
+    out.extend_from_slice(unsafe { std::ffi::CStr::from_ptr(text) }.to_bytes());
+}
+
+/// jemalloc's statistics report (`malloc_stats_print`).
+pub fn allocator_stats_text() -> Vec<u8> {
+    let mut text: Vec<u8> = Vec::new();
+    let _ = jemalloc_stats();
+    // SAFETY: the callback only appends to `text`, which outlives the call.
+    unsafe {
+        jemalloc_stats_print(
+            Some(append_stats),
+            &mut text as *mut Vec<u8> as *mut libc::c_void,
+            std::ptr::null(),
+        )
+    };
+    text
+}
+
+pub fn memory_malloc_stats(ctx: &mut Ctx, _args: &[&[u8]]) {
+    let text = allocator_stats_text();
+    ctx.out().verbatim("txt", &text);
 }
 
 /// Asks jemalloc to return the dirty pages of every arena to the system.
@@ -695,7 +724,13 @@ pub fn purge_allocator() -> bool {
     // arena.<MALLCTL_ARENAS_ALL>.purge takes no value in or out.
     let name = c"arena.4096.purge";
     let rc = unsafe {
-        jemalloc_mallctl(name.as_ptr(), std::ptr::null_mut(), std::ptr::null_mut(), std::ptr::null_mut(), 0)
+        jemalloc_mallctl(
+            name.as_ptr(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            0,
+        )
     };
     rc == 0
 }
@@ -732,7 +767,10 @@ mod tests {
     #[test]
     fn list_filters() {
         assert_eq!(parse_list_filter(&[]), Some(ListFilter::All));
-        assert_eq!(parse_list_filter(&[b"FILTERBY", b"module", b"x"]), Some(ListFilter::Module));
+        assert_eq!(
+            parse_list_filter(&[b"FILTERBY", b"module", b"x"]),
+            Some(ListFilter::Module)
+        );
         assert_eq!(parse_list_filter(&[b"filterby", b"aclcat"]), None);
         assert_eq!(parse_list_filter(&[b"filterby", b"bogus", b"x"]), None);
         assert_eq!(parse_list_filter(&[b"x"]), None);

@@ -715,7 +715,7 @@ pub fn config_get(ctx: &mut Ctx, args: &[&[u8]]) {
 
 pub fn config_set(ctx: &mut Ctx, args: &[&[u8]]) {
     let rest = &args[2..];
-    if rest.len() % 2 != 0 {
+    if !rest.len().is_multiple_of(2) {
         ctx.out().error(err::SYNTAX);
         return;
     }
