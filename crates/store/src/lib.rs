@@ -5,6 +5,7 @@
 //! - [`db`]: [`db::Db`], one numbered database: one hash table per cluster hash slot,
 //!   so no resize ever touches more than one slot's keys, slot-level counting and
 //!   listing is direct, and SCAN walks slots in order.
+//! - [`list`], [`hash`], [`set`]: collection values in compact encodings.
 //! - [`keyspace`]: [`keyspace::Keyspace`], all databases plus keyspace-wide stats.
 //! - [`lazyfree`]: a background thread that drops big values off the engine thread.
 //!
@@ -12,8 +13,11 @@
 
 pub mod bytes;
 pub mod db;
+pub mod hash;
 pub mod keyspace;
 pub mod lazyfree;
+pub mod list;
+pub mod set;
 pub mod value;
 
 pub use bytes::SmallBytes;

@@ -7,6 +7,9 @@
 
 use crate::bytes::INLINE_CAP;
 use shoal_util::num::{format_i64, parse_i64};
+use crate::hash::HashValue;
+use crate::list::ListValue;
+use crate::set::SetValue;
 use std::ops::Deref;
 
 /// Redis stores strings up to this length as `embstr`.
@@ -20,6 +23,9 @@ pub enum Value {
     Inline { len: u8, data: [u8; INLINE_CAP] },
     /// A longer string.
     Raw(Box<Vec<u8>>),
+    List(Box<ListValue>),
+    Hash(Box<HashValue>),
+    Set(Box<SetValue>),
 }
 
 /// Borrowed bytes of a string value; integers are formatted on the stack.
@@ -76,6 +82,9 @@ impl Value {
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::Int(_) | Value::Inline { .. } | Value::Raw(_) => "string",
+            Value::List(_) => "list",
+            Value::Hash(_) => "hash",
+            Value::Set(_) => "set",
         }
     }
 
@@ -99,6 +108,7 @@ impl Value {
             }
             Value::Inline { len, data } => Some(StrRef::Bytes(&data[..*len as usize])),
             Value::Raw(v) => Some(StrRef::Bytes(v)),
+            _ => None,
         }
     }
 
@@ -108,6 +118,7 @@ impl Value {
             Value::Int(n) => decimal_len(*n),
             Value::Inline { len, .. } => *len as usize,
             Value::Raw(v) => v.len(),
+            _ => 0,
         }
     }
 
@@ -137,6 +148,9 @@ impl Value {
     pub fn encoding_name(&self, raw_flag: bool) -> &'static str {
         match self {
             Value::Int(_) => "int",
+            Value::List(l) => l.encoding_name(),
+            Value::Hash(h) => h.encoding_name(),
+            Value::Set(s) => s.encoding_name(),
             _ if raw_flag || self.str_len() > EMBSTR_MAX => "raw",
             _ => "embstr",
         }
@@ -147,6 +161,9 @@ impl Value {
         match self {
             Value::Int(_) | Value::Inline { .. } => 0,
             Value::Raw(v) => std::mem::size_of::<Vec<u8>>() + v.capacity(),
+            Value::List(l) => l.heap_size(),
+            Value::Hash(h) => h.heap_size(),
+            Value::Set(s) => s.heap_size(),
         }
     }
 
