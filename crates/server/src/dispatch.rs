@@ -27,7 +27,7 @@ fn resolve(srv: &Server, c: &mut ClientState, args: &[&[u8]]) -> Option<&'static
         ));
         return None;
     };
-    if spec.subcommands.is_empty() {
+    if spec.subcommands.is_empty() || (args.len() < 2 && spec.handler.is_some()) {
         return Some(spec);
     }
     if args.len() < 2 {

@@ -19,8 +19,10 @@ use shoal_util::crc16::key_hash_slot;
 use shoal_util::glob::glob_match;
 use std::hash::BuildHasher;
 
-/// `expire_at` of a key without a TTL.
-pub const NO_EXPIRE: i64 = i64::MAX;
+/// `expire_at` of a key without a TTL. Every other value is a real time: Redis
+/// accepts expiry times up to i64::MAX ms, and times in the past delete the key
+/// instead of being stored, so the minimum is free to mean "none".
+pub const NO_EXPIRE: i64 = i64::MIN;
 
 /// Entry flag: a string Redis would report as `raw` (edited in place).
 pub const FLAG_RAW: u32 = 1;
@@ -308,10 +310,12 @@ impl Db {
     /// visited. `filter` decides which visited entries are returned.
     pub fn scan(&self, cursor: u64, count: usize, now_ms: i64, mut filter: impl FnMut(&Entry) -> bool) -> ScanPage {
         let mut keys = Vec::new();
-        if self.slots.is_empty() || cursor >= SLOTS as u64 {
+        if self.slots.is_empty() {
             return ScanPage { next_cursor: 0, keys };
         }
-        let mut slot = cursor as usize;
+        // Cursors we hand out are slot numbers; like Redis, which masks a cursor
+        // with its table size, a made-up cursor is taken modulo the slot count.
+        let mut slot = (cursor % SLOTS as u64) as usize;
         let mut visited = 0;
         while slot < SLOTS && visited < count {
             for e in self.slots[slot].table.iter() {

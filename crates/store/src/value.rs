@@ -6,10 +6,10 @@
 //! (`OBJECT ENCODING`) is derived, not stored; see [`Value::encoding_name`].
 
 use crate::bytes::INLINE_CAP;
-use shoal_util::num::{format_i64, parse_i64};
 use crate::hash::HashValue;
 use crate::list::ListValue;
 use crate::set::SetValue;
+use shoal_util::num::{format_i64, parse_i64};
 use std::ops::Deref;
 
 /// Redis stores strings up to this length as `embstr`.
@@ -20,7 +20,10 @@ pub enum Value {
     /// A string that is the canonical text of an integer.
     Int(i64),
     /// A short string stored inline.
-    Inline { len: u8, data: [u8; INLINE_CAP] },
+    Inline {
+        len: u8,
+        data: [u8; INLINE_CAP],
+    },
     /// A longer string.
     Raw(Box<Vec<u8>>),
     List(Box<ListValue>),

@@ -101,13 +101,18 @@ pub fn getbit(ctx: &mut Ctx, args: &[&[u8]]) {
 
 /// BITCOUNT's optional `start end [BYTE|BIT]` (the arguments after the key):
 /// None for the whole string, else (start, end, bit unit). Start and end are
-/// checked before the unit.
+/// checked before the unit, and a reversed negative range skips the unit check.
 fn parse_bitcount_range(rest: &[&[u8]]) -> Result<Option<(i64, i64, bool)>, &'static str> {
     match rest.len() {
         0 => Ok(None),
         2 | 3 => {
             let start = int(rest[0])?;
             let end = int(rest[1])?;
+            // Both from the end and reversed: Redis answers 0 before it looks at
+            // the unit (`BITCOUNT k -1 -2 foo` is 0, not a syntax error).
+            if start < 0 && end < 0 && start > end {
+                return Ok(Some((start, end, false)));
+            }
             let bit_unit = match rest.get(2) {
                 Some(u) => parse_unit(u)?,
                 None => false,
@@ -406,6 +411,8 @@ mod tests {
         assert_eq!(parse_bitcount_range(&a("0 1 foo")), Err(err::SYNTAX));
         assert_eq!(parse_bitcount_range(&a("a b bit x")), Err(err::SYNTAX));
         assert_eq!(parse_bitcount_range(&a("1 -2 BiT")), Ok(Some((1, -2, true))));
+        assert!(parse_bitcount_range(&a("-3 -4 foo")).is_ok());
+        assert_eq!(parse_bitcount_range(&a("-4 -3 foo")), Err(err::SYNTAX));
     }
 
     #[test]

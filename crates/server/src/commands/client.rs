@@ -152,8 +152,15 @@ fn own_fd(srv: &Server, me: &ClientState) -> i32 {
         }
     }
     let taken: std::collections::HashSet<i32> = srv.clients.iter().map(|(_, c)| c.stream.as_raw_fd()).collect();
-    let max = taken.iter().copied().max().unwrap_or(0) + 64;
-    let found = (3..max.max(1024))
+    // Only descriptors that are open and not another client's are candidates.
+    let open: Vec<i32> = std::fs::read_dir("/proc/self/fd")
+        .map(|dir| {
+            dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    let found = open
+        .into_iter()
         .find(|fd| !taken.contains(fd) && matches(*fd))
         .unwrap_or(-1);
     OWN_FD.with(|m| {

@@ -120,7 +120,7 @@ pub fn hello(ctx: &mut Ctx, args: &[&[u8]]) {
         ctx.client.user = String::from_utf8_lossy(user).into_owned();
     }
     if !ctx.client.authenticated && ctx.srv.auth_required() {
-        ctx.out().error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
+        ctx.out().error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
         return;
     }
     if let Some(name) = setname {

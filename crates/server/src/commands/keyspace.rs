@@ -164,7 +164,7 @@ pub fn keys(ctx: &mut Ctx, args: &[&[u8]]) {
 }
 
 pub fn scan(ctx: &mut Ctx, args: &[&[u8]]) {
-    let Some(cursor) = shoal_util::num::parse_u64(args[1]) else {
+    let Some(cursor) = parse_cursor(args[1]) else {
         ctx.out().error("ERR invalid cursor");
         return;
     };
@@ -209,6 +209,24 @@ pub fn scan(ctx: &mut Ctx, args: &[&[u8]]) {
     for k in &page.keys {
         out.bulk(k);
     }
+}
+
+/// Parses a SCAN cursor like Redis's strtoul: an optional sign, then digits;
+/// a negative number wraps around. Out-of-range values are refused.
+pub fn parse_cursor(arg: &[u8]) -> Option<u64> {
+    let (neg, digits) = match arg.first() {
+        Some(b'-') => (true, &arg[1..]),
+        Some(b'+') => (false, &arg[1..]),
+        _ => (false, arg),
+    };
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &d in digits {
+        v = v.checked_mul(10)?.checked_add((d - b'0') as u64)?;
+    }
+    Some(if neg { v.wrapping_neg() } else { v })
 }
 
 pub fn randomkey(ctx: &mut Ctx, _args: &[&[u8]]) {
@@ -260,9 +278,6 @@ pub fn flushall(ctx: &mut Ctx, args: &[&[u8]]) {
 
 /// Shared by EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT.
 fn expire_generic(ctx: &mut Ctx, args: &[&[u8]], unit_ms: bool, absolute: bool, name: &str) {
-    let Some(when) = int_arg(ctx, args[2]) else {
-        return;
-    };
     let (mut nx, mut xx, mut gt, mut lt) = (false, false, false, false);
     for opt in &args[3..] {
         if eq_ic(opt, "nx") {
@@ -289,6 +304,10 @@ fn expire_generic(ctx: &mut Ctx, args: &[&[u8]], unit_ms: bool, absolute: bool, 
             .error("ERR GT and LT options at the same time are not compatible");
         return;
     }
+    // Redis checks the options before the time.
+    let Some(when) = int_arg(ctx, args[2]) else {
+        return;
+    };
     let invalid = |ctx: &mut Ctx| ctx.out().error(&format!("ERR invalid expire time in '{name}' command"));
     let Some(ms) = (if unit_ms { Some(when) } else { when.checked_mul(1000) }) else {
         invalid(ctx);

@@ -335,7 +335,7 @@ pub fn help_reply(out: &mut Reply, command: &str, lines: &[&str]) {
         out.simple(l);
     }
     out.simple("HELP");
-    out.simple("    Print this help.");
+    out.simple("    Prints this help.");
 }
 
 /// Looks a key up for reading: expired keys are removed (and counted), hits and

@@ -613,7 +613,13 @@ pub static COMMANDS: &[CommandSpec] = &[
     c("bitop", -4, "write denyoom", (2, -1, 1), "@bitmap", "bitmap", "2.6.0", ON, "Performs bitwise operations on multiple strings, and stores the result.", b::bitop),
     c("bitpos", -3, "readonly", KEY1, "@bitmap", "bitmap", "2.8.7", ON, "Finds the first set (1) or clear (0) bit in a string.", b::bitpos),
     parent("client", -2, "connection", "2.4.0", "A container for client connection commands.", CLIENT_SUBS),
-    parent("command", -1, "server", "2.8.13", "Returns detailed information about all commands.", COMMAND_SUBS),
+    CommandSpec {
+        flags: "loading stale",
+        bits: super::flag::parse("loading stale"),
+        acl: "@connection",
+        handler: Some(i::command),
+        ..parent("command", -1, "server", "2.8.13", "Returns detailed information about all commands.", COMMAND_SUBS)
+    },
     parent("config", -2, "server", "2.0.0", "A container for server configuration commands.", CONFIG_SUBS),
     c("copy", -3, "write denyoom", (1, 2, 1), "@keyspace", "generic", "6.2.0", "O(N) worst case for collections, where N is the number of nested items. O(1) for string values.", "Copies the value of a key to a new key.", k::copy),
     c("dbsize", 1, "readonly fast", NOKEY, "@keyspace", "server", "1.0.0", O1, "Returns the number of keys in the database.", k::dbsize),
