@@ -87,13 +87,13 @@ use std::path::{Path, PathBuf};
 
 pub use error::{usage, ConfigError, Source, REDIS_VERSION};
 pub use rewrite::REWRITE_SIGNATURE;
-pub use table::{lookup, Config, Directive, Kind, DIRECTIVES};
+pub use table::{Config, Directive, Kind, StrCheck, DIRECTIVES};
 pub use values::*;
 
 use field::{Ctx, Mode};
 use load::lossy;
 use parse::{glob_match, has_glob, split_args};
-use table::Arity;
+use table::{lookup, Arity};
 
 /// State that is about the configuration rather than a directive.
 #[derive(Clone, Debug, Default)]

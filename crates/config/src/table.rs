@@ -598,7 +598,7 @@ directives! {
 }
 
 /// Looks a directive up by name or alias, ignoring ASCII case.
-pub fn lookup(name: &str) -> Option<(usize, &'static Directive)> {
+pub(crate) fn lookup(name: &str) -> Option<(usize, &'static Directive)> {
     let lower = name.to_ascii_lowercase();
     DIRECTIVES.iter().enumerate().find(|(_, d)| d.answers_to(&lower))
 }
