@@ -46,6 +46,28 @@ pub struct ClientState {
     pub sent: usize,
     /// A command held back by CLIENT PAUSE, to run when the pause ends.
     pub paused_command: Option<Vec<Vec<u8>>>,
+    /// Set by a blocking command that found no data: the event loop then parks
+    /// the client (see [`crate::blocking`]).
+    pub block_request: Option<BlockRequest>,
+    /// The command this client is blocked in, if any.
+    pub blocked: Option<Blocked>,
+}
+
+/// What a blocking command asks for when it cannot be served now.
+#[derive(Clone, Debug)]
+pub struct BlockRequest {
+    pub keys: Vec<Vec<u8>>,
+    /// Absolute deadline in Unix ms; None = wait forever.
+    pub deadline_ms: Option<i64>,
+}
+
+/// A parked client: the command to run again when one of its keys gets data.
+#[derive(Clone, Debug)]
+pub struct Blocked {
+    pub args: Vec<Vec<u8>>,
+    pub keys: Vec<Vec<u8>>,
+    pub db: usize,
+    pub deadline_ms: Option<i64>,
 }
 
 impl ClientState {
@@ -72,6 +94,8 @@ impl ClientState {
             soft_limit_since: None,
             sent: 0,
             paused_command: None,
+            block_request: None,
+            blocked: None,
         }
     }
 

@@ -120,6 +120,11 @@ fn run(srv: &mut Server, c: &mut ClientState, args: &[&[u8]]) {
     let started = clock::now();
     handler(&mut Ctx { srv, client: c }, args);
     let micros = clock::micros_since(started);
+    // A command that parked its client changed nothing: it must not wake anyone
+    // (a parked command that is re-run and parks again would otherwise loop).
+    if spec.has(flag::WRITE) && !srv.blocking.is_empty() && c.block_request.is_none() {
+        signal_written_keys(srv, spec, c.db, args);
+    }
 
     srv.stats.commands_processed += 1;
     let track_latency = srv.config.latency_tracking;
@@ -145,6 +150,20 @@ fn run(srv: &mut Server, c: &mut ClientState, args: &[&[u8]]) {
     };
     srv.latency
         .record(event, micros / 1000, srv.config.latency_monitor_threshold);
+}
+
+/// Tells the blocking machinery which keys a write command may have given data.
+/// Commands whose keys are not at fixed positions, or that move keys between
+/// databases, wake every watched key (the parked command re-checks anyway).
+fn signal_written_keys(srv: &mut Server, spec: &CommandSpec, db: usize, args: &[&[u8]]) {
+    let positions = spec.key_positions(args.len());
+    if positions.is_empty() || matches!(spec.name, "move" | "copy" | "swapdb") {
+        srv.blocking.signal_all();
+    } else {
+        for p in positions {
+            srv.blocking.signal(db, args[p]);
+        }
+    }
 }
 
 /// Sends a command to every MONITOR client, in Redis's format.

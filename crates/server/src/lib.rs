@@ -4,6 +4,7 @@
 //! - [`server`]: the engine state ([`server::Server`]) that one thread owns.
 //! - [`net`]: the event loop (accept, read, run, write) and the periodic cron.
 //! - [`client`]: a connection's buffers and session state.
+//! - [`blocking`]: clients parked by blocking commands, and the keys they wait on.
 //! - [`dispatch`]: running one command with Redis's checks and bookkeeping.
 //! - [`commands`]: the command table and the implementations, one file per group.
 //! - [`stats`]: counters for INFO, SLOWLOG and LATENCY.
@@ -11,6 +12,7 @@
 //! - [`clock`]: a cheap monotonic clock for timing commands.
 //! - [`startup`]: from argv to a running server (config, daemonize, pidfile).
 
+pub mod blocking;
 pub mod client;
 pub mod clock;
 pub mod commands;

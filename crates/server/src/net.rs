@@ -231,11 +231,15 @@ impl EventLoop {
         let mut events = Events::with_capacity(1024);
         loop {
             let period = Duration::from_millis(1000 / srv.config.hz.clamp(1, 500) as u64);
-            let timeout = if !self.pending_reads.is_empty() {
+            let mut timeout = if !self.pending_reads.is_empty() {
                 Duration::ZERO
             } else {
                 period.saturating_sub(self.last_cron.elapsed())
             };
+            if let Some(deadline) = srv.blocking.next_deadline() {
+                let wait = Duration::from_millis((deadline - unix_ms()).max(0) as u64);
+                timeout = timeout.min(wait);
+            }
             if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
                 if e.kind() != ErrorKind::Interrupted {
                     return Err(e);
@@ -257,6 +261,7 @@ impl EventLoop {
                 self.cron(srv);
             }
             self.resume_paused(srv);
+            self.serve_blocked(srv);
             self.flush_pending_writes(srv);
             if srv.shutdown_requested {
                 return Ok(());
@@ -394,6 +399,7 @@ impl EventLoop {
         if c.state.monitor {
             srv.monitors.retain(|&m| m != c.state.id);
         }
+        unpark(srv, &mut c.state);
         srv.clients.release_taken(idx, c.state.id);
         verbose!("Client closed connection id={} addr={}", c.state.id, c.state.addr);
     }
@@ -437,6 +443,51 @@ impl EventLoop {
             self.finish(srv, idx, c);
             // Data that arrived during the pause may still sit in the socket.
             self.pending_reads.push(idx);
+        }
+    }
+
+    /// Runs parked commands whose keys got data, first blocked first served, and
+    /// answers parked clients whose timeout passed.
+    fn serve_blocked(&mut self, srv: &mut Server) {
+        if srv.blocking.is_empty() {
+            return;
+        }
+        while let Some((db, key)) = srv.blocking.next_ready() {
+            for id in srv.blocking.waiters(db, &key) {
+                let Some(idx) = srv.clients.index_of(id) else {
+                    continue;
+                };
+                let Some(mut c) = srv.clients.take(idx) else {
+                    continue;
+                };
+                let blocked = c.state.blocked.clone().expect("waiting clients are parked");
+                let args: Vec<&[u8]> = blocked.args.iter().map(|a| a.as_slice()).collect();
+                srv.now_ms = unix_ms();
+                execute(srv, &mut c.state, &args);
+                let still_empty = c.state.block_request.take().is_some();
+                if !still_empty {
+                    unpark(srv, &mut c.state);
+                    // Commands pipelined behind the blocking one run now.
+                    process_commands(srv, &mut c, idx, &mut self.paused);
+                }
+                self.finish(srv, idx, c);
+                if still_empty {
+                    break;
+                }
+            }
+        }
+        let now = unix_ms();
+        for id in srv.blocking.take_expired(now) {
+            let Some(idx) = srv.clients.index_of(id) else {
+                continue;
+            };
+            let Some(mut c) = srv.clients.take(idx) else {
+                continue;
+            };
+            unpark(srv, &mut c.state);
+            c.state.out.null_array();
+            process_commands(srv, &mut c, idx, &mut self.paused);
+            self.finish(srv, idx, c);
         }
     }
 
@@ -498,7 +549,11 @@ pub fn process_commands(srv: &mut Server, c: &mut Client, idx: usize, paused: &m
         unauthenticated: !c.state.authenticated && srv.auth_required(),
     };
     loop {
-        if c.state.close_after_reply || c.state.close_asap || c.state.paused_command.is_some() {
+        if c.state.close_after_reply
+            || c.state.close_asap
+            || c.state.paused_command.is_some()
+            || c.state.blocked.is_some()
+        {
             break;
         }
         match c.query.parse_next(&limits) {
@@ -510,6 +565,10 @@ pub fn process_commands(srv: &mut Server, c: &mut Client, idx: usize, paused: &m
                     break;
                 }
                 execute(srv, &mut c.state, &args);
+                if let Some(req) = c.state.block_request.take() {
+                    let owned = args.iter().map(|a| a.to_vec()).collect();
+                    park(srv, &mut c.state, owned, req);
+                }
             }
             Ok(false) => break,
             Err(e) => {
@@ -526,6 +585,24 @@ pub fn process_commands(srv: &mut Server, c: &mut Client, idx: usize, paused: &m
         }
     }
     c.query.compact();
+}
+
+/// Parks a client whose blocking command found no data.
+fn park(srv: &mut Server, st: &mut ClientState, args: Vec<Vec<u8>>, req: crate::client::BlockRequest) {
+    srv.blocking.add(st.id, st.db, &req.keys, req.deadline_ms);
+    st.blocked = Some(crate::client::Blocked {
+        args,
+        keys: req.keys,
+        db: st.db,
+        deadline_ms: req.deadline_ms,
+    });
+}
+
+/// Forgets a parked client's registrations.
+fn unpark(srv: &mut Server, st: &mut ClientState) {
+    if let Some(b) = st.blocked.take() {
+        srv.blocking.remove(st.id, b.db, &b.keys, b.deadline_ms);
+    }
 }
 
 /// Writes pending output until the socket would block.

@@ -143,6 +143,7 @@ pub struct Server {
     /// Ids of MONITOR clients.
     pub monitors: Vec<u64>,
     pub pause: Option<(PauseKind, i64)>,
+    pub blocking: crate::blocking::Blocking,
     pub shutdown_requested: bool,
     pub active_expire_enabled: bool,
     pub last_save_unix: i64,
@@ -178,6 +179,7 @@ impl Server {
             pending_writes: Vec::new(),
             monitors: Vec::new(),
             pause: None,
+            blocking: Default::default(),
             shutdown_requested: false,
             active_expire_enabled: true,
             last_save_unix: now / 1000,

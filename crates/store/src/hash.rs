@@ -1,27 +1,764 @@
-//! HashValue: placeholder shell; its owner replaces the representation.
+//! Hash values, plus the two building blocks hashes and sets share.
+//!
+//! - [`Listpack`]: one contiguous byte buffer of length-prefixed entries (a LEB128
+//!   length, then the bytes). Small hashes keep `field, value, field, value...`
+//!   in insertion order; small non-integer sets keep their members.
+//! - [`SegTable`]: the large form. A power-of-two number of small `hashbrown`
+//!   tables ("segments"); an element lives in segment `(hash >> 32) & mask`.
+//!   HSCAN/SSCAN walk segments with Redis's reverse-binary cursor, so an element
+//!   present during a whole scan is returned at least once even when the
+//!   segment count doubles or halves between calls.
+//!
+//! A [`HashValue`] is `listpack` while it has at most `hash-max-listpack-entries`
+//! fields and every field and value written is at most `hash-max-listpack-value`
+//! bytes, and `hashtable` after that (never back), exactly when Redis 7.0 converts.
+//! The thresholds are passed in ([`HashLimits`]); this crate does not read config.
 
-/// A hash value.
-#[derive(Clone, Debug, PartialEq, Default)]
-pub struct HashValue {
-    items: Vec<Vec<u8>>,
+use crate::bytes::SmallBytes;
+use hashbrown::HashTable;
+use shoal_util::rand::FastRng;
+use std::hash::BuildHasher;
+use std::sync::OnceLock;
+
+// ---------------------------------------------------------------------------
+// Listpack
+// ---------------------------------------------------------------------------
+
+/// Entries packed in one buffer: `[LEB128 len][bytes]` each.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Listpack {
+    buf: Vec<u8>,
+    count: u32,
 }
 
-impl HashValue {
+fn varint_len(n: usize) -> usize {
+    let mut len = 1;
+    let mut v = n >> 7;
+    while v != 0 {
+        len += 1;
+        v >>= 7;
+    }
+    len
+}
+
+fn put_varint(out: &mut Vec<u8>, mut n: usize) {
+    loop {
+        let b = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(b);
+            return;
+        }
+        out.push(b | 0x80);
+    }
+}
+
+impl Listpack {
+    /// Number of entries.
+    #[inline]
     pub fn len(&self) -> usize {
-        self.items.len()
+        self.count as usize
     }
 
     pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
+        self.count == 0
+    }
+
+    /// The entry starting at byte `off` and the offset of the next one.
+    #[inline]
+    pub fn entry_at(&self, off: usize) -> (&[u8], usize) {
+        let mut n = 0usize;
+        let mut shift = 0;
+        let mut i = off;
+        loop {
+            let b = self.buf[i];
+            i += 1;
+            n |= ((b & 0x7f) as usize) << shift;
+            if b & 0x80 == 0 {
+                break;
+            }
+            shift += 7;
+        }
+        (&self.buf[i..i + n], i + n)
+    }
+
+    /// Iterates `(offset, entry)`.
+    pub fn iter(&self) -> LpIter<'_> {
+        LpIter { lp: self, off: 0 }
+    }
+
+    pub fn push(&mut self, b: &[u8]) {
+        put_varint(&mut self.buf, b.len());
+        self.buf.extend_from_slice(b);
+        self.count += 1;
+    }
+
+    /// Removes `n` entries occupying bytes `start..end`.
+    pub fn remove_range(&mut self, start: usize, end: usize, n: usize) {
+        self.buf.drain(start..end);
+        self.count -= n as u32;
+        self.maybe_shrink();
+    }
+
+    /// Replaces the entry at `off` with `b`.
+    pub fn replace(&mut self, off: usize, b: &[u8]) {
+        let (_, end) = self.entry_at(off);
+        let mut enc = Vec::with_capacity(varint_len(b.len()) + b.len());
+        put_varint(&mut enc, b.len());
+        enc.extend_from_slice(b);
+        self.buf.splice(off..end, enc);
+    }
+
+    fn maybe_shrink(&mut self) {
+        if self.buf.capacity() > 64 && self.buf.len() * 2 < self.buf.capacity() {
+            self.buf.shrink_to(self.buf.len() + self.buf.len() / 4);
+        }
+    }
+
+    /// Heap bytes owned.
+    pub fn heap_size(&self) -> usize {
+        self.buf.capacity()
+    }
+}
+
+pub struct LpIter<'a> {
+    lp: &'a Listpack,
+    off: usize,
+}
+
+impl<'a> Iterator for LpIter<'a> {
+    type Item = (usize, &'a [u8]);
+    #[inline]
+    fn next(&mut self) -> Option<(usize, &'a [u8])> {
+        if self.off >= self.lp.buf.len() {
+            return None;
+        }
+        let start = self.off;
+        let (e, next) = self.lp.entry_at(start);
+        self.off = next;
+        Some((start, e))
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Segmented hash table
+// ---------------------------------------------------------------------------
+
+/// An element of a [`SegTable`]: something with a byte-string key.
+pub trait Keyed {
+    fn key(&self) -> &[u8];
+    /// Heap bytes owned beyond the element itself.
+    fn heap(&self) -> usize;
+}
+
+impl Keyed for SmallBytes {
+    #[inline]
+    fn key(&self) -> &[u8] {
+        self.as_slice()
+    }
+    fn heap(&self) -> usize {
+        self.heap_size()
+    }
+}
+
+/// Average elements per segment before the segment count doubles.
+const SEG_FILL: usize = 32;
+
+/// The process-wide seeded hasher for collection elements.
+#[inline]
+pub fn elem_hash(b: &[u8]) -> u64 {
+    static STATE: OnceLock<foldhash::fast::RandomState> = OnceLock::new();
+    STATE.get_or_init(foldhash::fast::RandomState::default).hash_one(b)
+}
+
+#[inline]
+fn seg_of(h: u64, mask: usize) -> usize {
+    ((h >> 32) as usize) & mask
+}
+
+/// A hash table split into a power-of-two number of segments.
+#[derive(Clone, Debug)]
+pub struct SegTable<T> {
+    segs: Vec<HashTable<T>>,
+    len: usize,
+}
+
+impl<T: Keyed> Default for SegTable<T> {
+    fn default() -> Self {
+        SegTable {
+            segs: vec![HashTable::new()],
+            len: 0,
+        }
+    }
+}
+
+impl<T: Keyed + PartialEq> PartialEq for SegTable<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.len == other.len && self.iter().all(|e| other.get(e.key()).is_some_and(|o| o == e))
+    }
+}
+
+impl<T: Keyed> SegTable<T> {
+    pub fn with_capacity(n: usize) -> Self {
+        let segs = (n / SEG_FILL).max(1).next_power_of_two();
+        SegTable {
+            segs: (0..segs).map(|_| HashTable::with_capacity(n / segs + 1)).collect(),
+            len: 0,
+        }
+    }
+
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    #[inline]
+    fn mask(&self) -> usize {
+        self.segs.len() - 1
+    }
+
+    pub fn get(&self, key: &[u8]) -> Option<&T> {
+        let h = elem_hash(key);
+        self.segs[seg_of(h, self.mask())].find(h, |e| e.key() == key)
+    }
+
+    pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut T> {
+        let h = elem_hash(key);
+        let m = self.mask();
+        self.segs[seg_of(h, m)].find_mut(h, |e| e.key() == key)
+    }
+
+    /// Inserts an element whose key is known to be absent.
+    pub fn insert_new(&mut self, elem: T) {
+        let h = elem_hash(elem.key());
+        let m = self.mask();
+        self.segs[seg_of(h, m)].insert_unique(h, elem, |e| elem_hash(e.key()));
+        self.len += 1;
+        if self.len > self.segs.len() * SEG_FILL {
+            self.resize(self.segs.len() * 2);
+        }
+    }
+
+    pub fn remove(&mut self, key: &[u8]) -> Option<T> {
+        let h = elem_hash(key);
+        let m = self.mask();
+        let seg = &mut self.segs[seg_of(h, m)];
+        let (e, _) = seg.find_entry(h, |e| e.key() == key).ok()?.remove();
+        self.len -= 1;
+        let cap = seg.capacity();
+        if cap > 16 && seg.len() * 4 < cap {
+            seg.shrink_to(seg.len() * 2, |e| elem_hash(e.key()));
+        }
+        if self.segs.len() > 1 && self.len * 8 < self.segs.len() * SEG_FILL {
+            self.resize(self.segs.len() / 2);
+        }
+        Some(e)
+    }
+
+    fn resize(&mut self, n: usize) {
+        let old = std::mem::take(&mut self.segs);
+        let per = self.len / n + 1;
+        self.segs = (0..n).map(|_| HashTable::with_capacity(per)).collect();
+        let m = n - 1;
+        for seg in old {
+            for e in seg {
+                let h = elem_hash(e.key());
+                self.segs[seg_of(h, m)].insert_unique(h, e, |x| elem_hash(x.key()));
+            }
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &T> {
+        self.segs.iter().flat_map(|s| s.iter())
+    }
+
+    /// A random element (segments are picked uniformly among non-empty ones,
+    /// then an element uniformly within; close to fair since segments are
+    /// balanced). The table must not be empty.
+    pub fn random(&self, rng: &mut FastRng) -> &T {
+        loop {
+            let seg = &self.segs[rng.below_usize(self.segs.len())];
+            if !seg.is_empty() {
+                let i = rng.below_usize(seg.len());
+                return seg.iter().nth(i).expect("index below len");
+            }
+        }
+    }
+
+    /// One SCAN step: visits whole segments starting at `cursor` until at least
+    /// `count` elements were passed to `f` or the walk wrapped; returns the next
+    /// cursor (0 when done).
+    pub fn scan<'a>(&'a self, cursor: u64, count: usize, mut f: impl FnMut(&'a T)) -> u64 {
+        let mask = self.mask() as u64;
+        let mut v = cursor;
+        let mut seen = 0;
+        loop {
+            let seg = &self.segs[(v & mask) as usize];
+            for e in seg.iter() {
+                f(e);
+            }
+            seen += seg.len();
+            // Reverse-binary increment over the masked bits.
+            v |= !mask;
+            v = v.reverse_bits().wrapping_add(1).reverse_bits();
+            if v == 0 || seen >= count {
+                return v;
+            }
+        }
+    }
+
+    /// Heap bytes owned, element payloads included.
+    pub fn heap_size(&self) -> usize {
+        let slot = std::mem::size_of::<T>() + 1;
+        self.segs.capacity() * std::mem::size_of::<HashTable<T>>()
+            + self
+                .segs
+                .iter()
+                .map(|s| {
+                    let buckets = if s.capacity() == 0 {
+                        0
+                    } else {
+                        (s.capacity() * 8 / 7).next_power_of_two()
+                    };
+                    buckets * slot + s.iter().map(|e| e.heap()).sum::<usize>()
+                })
+                .sum::<usize>()
+    }
+}
+
+// ---------------------------------------------------------------------------
+// HashValue
+// ---------------------------------------------------------------------------
+
+/// Conversion thresholds (from `hash-max-listpack-entries` / `-value`).
+#[derive(Clone, Copy, Debug)]
+pub struct HashLimits {
+    pub max_entries: usize,
+    pub max_value: usize,
+}
+
+/// A field and its value in the table form, packed into one [`SmallBytes`]
+/// (`[LEB128 field length][field][value]`): 24 bytes per table slot, and no
+/// allocation at all while field and value together fit in 21 bytes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HashEntry {
+    data: SmallBytes,
+}
+
+impl HashEntry {
+    pub fn new(field: &[u8], value: &[u8]) -> Self {
+        let mut buf = Vec::with_capacity(varint_len(field.len()) + field.len() + value.len());
+        put_varint(&mut buf, field.len());
+        buf.extend_from_slice(field);
+        buf.extend_from_slice(value);
+        HashEntry {
+            data: SmallBytes::new(&buf),
+        }
+    }
+
+    #[inline]
+    fn split(&self) -> (&[u8], &[u8]) {
+        let d = self.data.as_slice();
+        let (mut n, mut shift, mut i) = (0usize, 0, 0);
+        loop {
+            let b = d[i];
+            i += 1;
+            n |= ((b & 0x7f) as usize) << shift;
+            if b & 0x80 == 0 {
+                break;
+            }
+            shift += 7;
+        }
+        (&d[i..i + n], &d[i + n..])
+    }
+
+    #[inline]
+    pub fn field(&self) -> &[u8] {
+        self.split().0
+    }
+
+    #[inline]
+    pub fn value(&self) -> &[u8] {
+        self.split().1
+    }
+}
+
+impl Keyed for HashEntry {
+    #[inline]
+    fn key(&self) -> &[u8] {
+        self.field()
+    }
+    fn heap(&self) -> usize {
+        self.data.heap_size()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Repr {
+    /// `field, value, field, value...` in insertion order.
+    Listpack(Listpack),
+    Table(SegTable<HashEntry>),
+}
+
+/// A hash value.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HashValue {
+    repr: Repr,
+}
+
+impl Default for HashValue {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl HashValue {
+    /// An empty hash in the `listpack` encoding.
+    pub fn new() -> Self {
+        HashValue {
+            repr: Repr::Listpack(Listpack::default()),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match &self.repr {
+            Repr::Listpack(lp) => lp.len() / 2,
+            Repr::Table(t) => t.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn is_listpack(&self) -> bool {
+        matches!(self.repr, Repr::Listpack(_))
     }
 
     /// The name `OBJECT ENCODING` reports.
     pub fn encoding_name(&self) -> &'static str {
-        "listpack"
+        match self.repr {
+            Repr::Listpack(_) => "listpack",
+            Repr::Table(_) => "hashtable",
+        }
     }
 
-    /// Heap bytes owned by the value.
+    /// Heap bytes owned by the value (including the boxed struct itself).
     pub fn heap_size(&self) -> usize {
-        std::mem::size_of::<Self>() + self.items.iter().map(|i| i.capacity() + 24).sum::<usize>()
+        std::mem::size_of::<Self>()
+            + match &self.repr {
+                Repr::Listpack(lp) => lp.heap_size(),
+                Repr::Table(t) => t.heap_size(),
+            }
+    }
+
+    /// Listpack: byte offset of the field's entry, and of its value entry.
+    fn lp_find(lp: &Listpack, field: &[u8]) -> Option<(usize, usize)> {
+        let mut off = 0;
+        let end = lp.buf.len();
+        while off < end {
+            let (f, voff) = lp.entry_at(off);
+            let (_, next) = lp.entry_at(voff);
+            if f == field {
+                return Some((off, voff));
+            }
+            off = next;
+        }
+        None
+    }
+
+    pub fn get(&self, field: &[u8]) -> Option<&[u8]> {
+        match &self.repr {
+            Repr::Listpack(lp) => Self::lp_find(lp, field).map(|(_, v)| lp.entry_at(v).0),
+            Repr::Table(t) => t.get(field).map(|e| e.value()),
+        }
+    }
+
+    pub fn contains(&self, field: &[u8]) -> bool {
+        self.get(field).is_some()
+    }
+
+    fn convert(&mut self) {
+        if let Repr::Listpack(lp) = &self.repr {
+            let mut t = SegTable::with_capacity(lp.len() / 2 + 1);
+            let mut it = lp.iter();
+            while let (Some((_, f)), Some((_, v))) = (it.next(), it.next()) {
+                t.insert_new(HashEntry::new(f, v));
+            }
+            self.repr = Repr::Table(t);
+        }
+    }
+
+    /// Sets a field; returns true if it was new. Converts to `hashtable` when the
+    /// field or value is longer than `max_value` or the hash outgrows `max_entries`.
+    pub fn insert(&mut self, field: &[u8], value: &[u8], lim: HashLimits) -> bool {
+        if self.is_listpack() && (field.len() > lim.max_value || value.len() > lim.max_value) {
+            self.convert();
+        }
+        let new = match &mut self.repr {
+            Repr::Listpack(lp) => match Self::lp_find(lp, field) {
+                Some((_, voff)) => {
+                    lp.replace(voff, value);
+                    false
+                }
+                None => {
+                    lp.push(field);
+                    lp.push(value);
+                    true
+                }
+            },
+            Repr::Table(t) => match t.get_mut(field) {
+                Some(e) => {
+                    *e = HashEntry::new(field, value);
+                    false
+                }
+                None => {
+                    t.insert_new(HashEntry::new(field, value));
+                    true
+                }
+            },
+        };
+        if new && self.is_listpack() && self.len() > lim.max_entries {
+            self.convert();
+        }
+        new
+    }
+
+    /// Deletes a field; returns true if it existed.
+    pub fn remove(&mut self, field: &[u8]) -> bool {
+        match &mut self.repr {
+            Repr::Listpack(lp) => match Self::lp_find(lp, field) {
+                Some((off, voff)) => {
+                    let (_, end) = lp.entry_at(voff);
+                    lp.remove_range(off, end, 2);
+                    true
+                }
+                None => false,
+            },
+            Repr::Table(t) => t.remove(field).is_some(),
+        }
+    }
+
+    /// Every `(field, value)`: insertion order for `listpack`.
+    pub fn iter(&self) -> HashIter<'_> {
+        match &self.repr {
+            Repr::Listpack(lp) => HashIter::Lp(lp.iter()),
+            Repr::Table(t) => HashIter::Table(Box::new(t.iter())),
+        }
+    }
+
+    /// A random `(field, value)`; the hash must not be empty.
+    pub fn random(&self, rng: &mut FastRng) -> (&[u8], &[u8]) {
+        match &self.repr {
+            Repr::Listpack(lp) => {
+                let i = rng.below_usize(lp.len() / 2);
+                self.iter().nth(i).expect("index below len")
+            }
+            Repr::Table(t) => {
+                let e = t.random(rng);
+                e.split()
+            }
+        }
+    }
+
+    /// `count` distinct random entries (`count < len`), in no particular order.
+    pub fn random_distinct(&self, rng: &mut FastRng, count: usize) -> Vec<(&[u8], &[u8])> {
+        let n = self.len();
+        if self.is_listpack() || count * 3 > n {
+            // Small or dense: drop random entries until `count` remain.
+            let mut all: Vec<(&[u8], &[u8])> = self.iter().collect();
+            while all.len() > count {
+                let i = rng.below_usize(all.len());
+                all.swap_remove(i);
+            }
+            return all;
+        }
+        let mut seen = std::collections::HashSet::with_capacity(count);
+        let mut out = Vec::with_capacity(count);
+        while out.len() < count {
+            let e = self.random(rng);
+            if seen.insert(e.0.as_ptr()) {
+                out.push(e);
+            }
+        }
+        out
+    }
+
+    /// One HSCAN step. Listpacks return everything with cursor 0, as Redis does.
+    pub fn scan<'a>(&'a self, cursor: u64, count: usize, mut f: impl FnMut(&'a [u8], &'a [u8])) -> u64 {
+        match &self.repr {
+            Repr::Listpack(_) => {
+                for (k, v) in self.iter() {
+                    f(k, v);
+                }
+                0
+            }
+            Repr::Table(t) => t.scan(cursor, count, |e| {
+                let (k, v) = e.split();
+                f(k, v)
+            }),
+        }
+    }
+}
+
+/// Iterator over a hash's `(field, value)` pairs.
+pub enum HashIter<'a> {
+    Lp(LpIter<'a>),
+    Table(Box<dyn Iterator<Item = &'a HashEntry> + 'a>),
+}
+
+impl<'a> Iterator for HashIter<'a> {
+    type Item = (&'a [u8], &'a [u8]);
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            HashIter::Lp(it) => {
+                let (_, f) = it.next()?;
+                let (_, v) = it.next()?;
+                Some((f, v))
+            }
+            HashIter::Table(it) => it.next().map(|e| e.split()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    const LIM: HashLimits = HashLimits {
+        max_entries: 128,
+        max_value: 64,
+    };
+
+    #[test]
+    fn listpack_entries() {
+        let mut lp = Listpack::default();
+        lp.push(b"a");
+        lp.push(&[7u8; 300]);
+        lp.push(b"");
+        let v: Vec<_> = lp.iter().map(|(_, e)| e.to_vec()).collect();
+        assert_eq!(v, vec![b"a".to_vec(), vec![7u8; 300], vec![]]);
+        let (_, off) = lp.entry_at(0);
+        lp.replace(off, b"xyz");
+        assert_eq!(lp.iter().nth(1).unwrap().1, b"xyz");
+        assert_eq!(lp.len(), 3);
+    }
+
+    #[test]
+    fn converts_on_entries_and_value_length() {
+        let mut h = HashValue::new();
+        for i in 0..128 {
+            assert!(h.insert(format!("f{i}").as_bytes(), b"v", LIM));
+        }
+        assert_eq!(h.encoding_name(), "listpack");
+        assert!(!h.insert(b"f0", b"w", LIM));
+        assert_eq!(h.encoding_name(), "listpack");
+        h.insert(b"x", b"v", LIM);
+        assert_eq!(h.encoding_name(), "hashtable");
+        assert_eq!(h.len(), 129);
+        assert_eq!(h.get(b"f0"), Some(&b"w"[..]));
+        for i in 0..128 {
+            assert!(h.remove(format!("f{i}").as_bytes()));
+        }
+        assert_eq!(h.encoding_name(), "hashtable");
+
+        let mut h = HashValue::new();
+        h.insert(b"a", &[b'x'; 64], LIM);
+        assert_eq!(h.encoding_name(), "listpack");
+        h.insert(b"a", &[b'x'; 65], LIM);
+        assert_eq!(h.encoding_name(), "hashtable");
+        assert_eq!(h.get(b"a").unwrap().len(), 65);
+    }
+
+    #[test]
+    fn random_ops_match_model() {
+        let mut rng = FastRng::new(7);
+        for round in 0..20 {
+            let lim = HashLimits {
+                max_entries: [0, 4, 128, 1000][round % 4],
+                max_value: 16,
+            };
+            let mut h = HashValue::new();
+            let mut model: HashMap<Vec<u8>, Vec<u8>> = HashMap::new();
+            for _ in 0..3000 {
+                let f = format!("f{}", rng.below(700)).into_bytes();
+                match rng.below(3) {
+                    0 | 1 => {
+                        let v = vec![b'v'; rng.below_usize(20)];
+                        assert_eq!(h.insert(&f, &v, lim), model.insert(f, v).is_none());
+                    }
+                    _ => assert_eq!(h.remove(&f), model.remove(&f).is_some()),
+                }
+                assert_eq!(h.len(), model.len());
+            }
+            let got: HashMap<Vec<u8>, Vec<u8>> = h.iter().map(|(a, b)| (a.to_vec(), b.to_vec())).collect();
+            assert_eq!(got, model);
+            for (f, v) in &model {
+                assert_eq!(h.get(f), Some(&v[..]));
+            }
+            // A full scan returns every field.
+            let mut seen = HashMap::new();
+            let mut cur = 0;
+            loop {
+                cur = h.scan(cur, 10, |f, v| {
+                    seen.insert(f.to_vec(), v.to_vec());
+                });
+                if cur == 0 {
+                    break;
+                }
+            }
+            assert_eq!(seen, model);
+        }
+    }
+
+    #[test]
+    fn scan_survives_resizes() {
+        let mut t: SegTable<SmallBytes> = SegTable::default();
+        for i in 0..5000 {
+            t.insert_new(SmallBytes::new(format!("m{i}").as_bytes()));
+        }
+        let mut seen = std::collections::HashSet::new();
+        let mut cur = 0;
+        let mut next = 5000;
+        loop {
+            cur = t.scan(cur, 50, |e| {
+                seen.insert(e.to_vec());
+            });
+            // Grow between calls, then shrink: originals must all be seen.
+            for _ in 0..200 {
+                t.insert_new(SmallBytes::new(format!("m{next}").as_bytes()));
+                next += 1;
+            }
+            if cur == 0 {
+                break;
+            }
+        }
+        for i in 0..5000 {
+            assert!(seen.contains(format!("m{i}").as_bytes()), "m{i}");
+        }
+        let mut seen = std::collections::HashSet::new();
+        let mut cur = 0;
+        loop {
+            cur = t.scan(cur, 50, |e| {
+                seen.insert(e.to_vec());
+            });
+            for _ in 0..300 {
+                if next > 5000 {
+                    next -= 1;
+                    t.remove(format!("m{next}").as_bytes());
+                }
+            }
+            if cur == 0 {
+                break;
+            }
+        }
+        for i in 0..5000 {
+            assert!(seen.contains(format!("m{i}").as_bytes()), "m{i}");
+        }
     }
 }

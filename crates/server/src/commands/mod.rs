@@ -10,9 +10,12 @@
 pub mod bitmap;
 pub mod client;
 pub mod connection;
+pub mod hash;
 pub mod introspection;
 pub mod keyspace;
+pub mod list;
 pub mod server;
+pub mod set;
 pub mod string;
 mod table;
 
@@ -93,6 +96,8 @@ pub mod flag {
     pub const ALLOW_BUSY: u32 = 1 << 17;
     pub const NO_ASYNC_LOADING: u32 = 1 << 18;
     pub const SENTINEL: u32 = 1 << 19;
+    /// Keys are not at fixed positions (COMMAND INFO reports `movablekeys`).
+    pub const MOVABLEKEYS: u32 = 1 << 20;
 
     /// Every flag name Redis 7.0 uses, with its bit.
     pub const NAMES: &[(&str, u32)] = &[
@@ -116,6 +121,7 @@ pub mod flag {
         ("allow_busy", ALLOW_BUSY),
         ("no_async_loading", NO_ASYNC_LOADING),
         ("sentinel", SENTINEL),
+        ("movablekeys", MOVABLEKEYS),
     ];
 
     const fn word_eq(s: &[u8], start: usize, end: usize, w: &[u8]) -> bool {

@@ -1,0 +1,604 @@
+//! List commands: pushes and pops at both ends, ranges and edits, LPOS, LMOVE,
+//! LMPOP, and the blocking forms (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP).
+
+use super::{eq_ic, err, int_arg, lookup_read, lookup_write, parse_int, Ctx};
+use crate::client::BlockRequest;
+use shoal_store::list::{ListValue, NodeLimit};
+use shoal_store::Value;
+
+fn limit(ctx: &Ctx) -> NodeLimit {
+    NodeLimit(ctx.srv.config.list_max_listpack_size as i64)
+}
+
+/// The list at `key` for writing: Ok(None) if absent, Err after a WRONGTYPE reply.
+fn list_mut<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<Option<&'a mut ListValue>, ()> {
+    let db = ctx.client.db;
+    match lookup_write(ctx.srv, db, key) {
+        None => Ok(None),
+        Some(e) => match &mut e.value {
+            Value::List(l) => Ok(Some(l)),
+            _ => {
+                ctx.client.out.error(err::WRONGTYPE);
+                Err(())
+            }
+        },
+    }
+}
+
+/// The list at `key` for reading (counts hits/misses).
+fn list_ref<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<Option<&'a ListValue>, ()> {
+    let db = ctx.client.db;
+    match lookup_read(ctx.srv, db, key) {
+        None => Ok(None),
+        Some(e) => match &e.value {
+            Value::List(l) => Ok(Some(l)),
+            _ => {
+                ctx.client.out.error(err::WRONGTYPE);
+                Err(())
+            }
+        },
+    }
+}
+
+/// Deletes `key` if its list became empty (a key never holds an empty list).
+fn drop_if_empty(ctx: &mut Ctx, key: &[u8]) {
+    let db = ctx.client.db;
+    let empty = matches!(lookup_write(ctx.srv, db, key), Some(e) if matches!(&e.value, Value::List(l) if l.is_empty()));
+    if empty {
+        ctx.srv.keyspace.dbs[db].remove(key);
+    }
+}
+
+/// Pushes to the head or tail; creates the list unless `only_existing`.
+fn push(ctx: &mut Ctx, key: &[u8], items: &[&[u8]], front: bool, only_existing: bool) -> Option<usize> {
+    let lim = limit(ctx);
+    let db = ctx.client.db;
+    let list = match list_mut(ctx, key) {
+        Err(()) => return None,
+        Ok(Some(l)) => l,
+        Ok(None) => {
+            if only_existing {
+                return Some(0);
+            }
+            ctx.srv.keyspace.dbs[db].set(key, Value::List(Box::default()), false);
+            match list_mut(ctx, key) {
+                Ok(Some(l)) => l,
+                _ => unreachable!("just created"),
+            }
+        }
+    };
+    for it in items {
+        if front {
+            list.push_front(it, lim);
+        } else {
+            list.push_back(it, lim);
+        }
+    }
+    Some(list.len())
+}
+
+fn push_cmd(ctx: &mut Ctx, args: &[&[u8]], front: bool, only_existing: bool) {
+    if let Some(n) = push(ctx, args[1], &args[2..], front, only_existing) {
+        ctx.out().int(n as i64);
+    }
+}
+
+pub fn lpush(ctx: &mut Ctx, args: &[&[u8]]) {
+    push_cmd(ctx, args, true, false)
+}
+pub fn rpush(ctx: &mut Ctx, args: &[&[u8]]) {
+    push_cmd(ctx, args, false, false)
+}
+pub fn lpushx(ctx: &mut Ctx, args: &[&[u8]]) {
+    push_cmd(ctx, args, true, true)
+}
+pub fn rpushx(ctx: &mut Ctx, args: &[&[u8]]) {
+    push_cmd(ctx, args, false, true)
+}
+
+/// Pops up to `count` items from one end, deleting the key when emptied.
+fn pop_n(ctx: &mut Ctx, key: &[u8], front: bool, count: usize) -> Result<Option<Vec<Vec<u8>>>, ()> {
+    let Some(list) = list_mut(ctx, key)? else {
+        return Ok(None);
+    };
+    let mut out = Vec::with_capacity(count.min(list.len()));
+    while out.len() < count {
+        match if front { list.pop_front() } else { list.pop_back() } {
+            Some(v) => out.push(v),
+            None => break,
+        }
+    }
+    drop_if_empty(ctx, key);
+    Ok(Some(out))
+}
+
+fn pop_cmd(ctx: &mut Ctx, args: &[&[u8]], front: bool) {
+    if args.len() > 3 {
+        super::wrong_arity(ctx.out(), if front { "lpop" } else { "rpop" });
+        return;
+    }
+    let count = if args.len() == 3 {
+        match parse_int(args[2]) {
+            Some(n) if n >= 0 => Some(n as usize),
+            _ => {
+                ctx.out().error("ERR value is out of range, must be positive");
+                return;
+            }
+        }
+    } else {
+        None
+    };
+    match pop_n(ctx, args[1], front, count.unwrap_or(1)) {
+        Err(()) => {}
+        Ok(None) => {
+            if count.is_some() {
+                ctx.out().null_array()
+            } else {
+                ctx.out().null()
+            }
+        }
+        Ok(Some(items)) => {
+            let out = ctx.out();
+            if count.is_some() {
+                out.array(items.len());
+                for it in &items {
+                    out.bulk(it);
+                }
+            } else {
+                out.bulk(&items[0]);
+            }
+        }
+    }
+}
+
+pub fn lpop(ctx: &mut Ctx, args: &[&[u8]]) {
+    pop_cmd(ctx, args, true)
+}
+pub fn rpop(ctx: &mut Ctx, args: &[&[u8]]) {
+    pop_cmd(ctx, args, false)
+}
+
+pub fn llen(ctx: &mut Ctx, args: &[&[u8]]) {
+    if let Ok(l) = list_ref(ctx, args[1]) {
+        let n = l.map_or(0, |l| l.len());
+        ctx.out().int(n as i64);
+    }
+}
+
+/// Normalizes a Redis index (negative counts from the end).
+fn norm(index: i64, len: usize) -> i64 {
+    if index < 0 {
+        index + len as i64
+    } else {
+        index
+    }
+}
+
+pub fn lindex(ctx: &mut Ctx, args: &[&[u8]]) {
+    let Some(index) = int_arg(ctx, args[2]) else {
+        return;
+    };
+    let Ok(l) = list_ref(ctx, args[1]) else {
+        return;
+    };
+    let item = l.and_then(|l| {
+        let i = norm(index, l.len());
+        if i < 0 {
+            None
+        } else {
+            l.get(i as usize)
+        }
+    });
+    match item {
+        Some(v) => ctx.out().bulk(&v),
+        None => ctx.out().null(),
+    }
+}
+
+pub fn lset(ctx: &mut Ctx, args: &[&[u8]]) {
+    let Some(index) = int_arg(ctx, args[2]) else {
+        return;
+    };
+    let lim = limit(ctx);
+    let ok = match list_mut(ctx, args[1]) {
+        Err(()) => return,
+        Ok(None) => {
+            ctx.out().error(err::NO_KEY);
+            return;
+        }
+        Ok(Some(l)) => {
+            let i = norm(index, l.len());
+            i >= 0 && l.set(i as usize, args[3], lim)
+        }
+    };
+    if ok {
+        ctx.out().ok();
+    } else {
+        ctx.out().error("ERR index out of range");
+    }
+}
+
+/// Clamps LRANGE/LTRIM bounds; None when the range is empty.
+fn clamp_range(start: i64, end: i64, len: usize) -> Option<(usize, usize)> {
+    let start = norm(start, len).max(0);
+    let end = norm(end, len);
+    if start > end || start >= len as i64 {
+        return None;
+    }
+    let end = end.min(len as i64 - 1);
+    Some((start as usize, end as usize))
+}
+
+pub fn lrange(ctx: &mut Ctx, args: &[&[u8]]) {
+    let Some(start) = int_arg(ctx, args[2]) else {
+        return;
+    };
+    let Some(end) = int_arg(ctx, args[3]) else {
+        return;
+    };
+    let db = ctx.client.db;
+    let srv = &mut *ctx.srv;
+    let out = &mut ctx.client.out;
+    match lookup_read(srv, db, args[1]).map(|e| &e.value) {
+        None => out.array(0),
+        Some(Value::List(l)) => match clamp_range(start, end, l.len()) {
+            None => out.array(0),
+            Some((s, e)) => {
+                out.array(e - s + 1);
+                l.range(s, e, |it| out.bulk(it));
+            }
+        },
+        Some(_) => out.error(err::WRONGTYPE),
+    }
+}
+
+pub fn ltrim(ctx: &mut Ctx, args: &[&[u8]]) {
+    let Some(start) = int_arg(ctx, args[2]) else {
+        return;
+    };
+    let Some(end) = int_arg(ctx, args[3]) else {
+        return;
+    };
+    match list_mut(ctx, args[1]) {
+        Err(()) => return,
+        Ok(None) => {}
+        Ok(Some(l)) => match clamp_range(start, end, l.len()) {
+            None => l.trim(1, 0),
+            Some((s, e)) => l.trim(s, e),
+        },
+    }
+    drop_if_empty(ctx, args[1]);
+    ctx.out().ok();
+}
+
+pub fn lrem(ctx: &mut Ctx, args: &[&[u8]]) {
+    let Some(count) = int_arg(ctx, args[2]) else {
+        return;
+    };
+    let lim = limit(ctx);
+    let removed = match list_mut(ctx, args[1]) {
+        Err(()) => return,
+        Ok(None) => 0,
+        Ok(Some(l)) => l.remove(args[3], count, lim),
+    };
+    drop_if_empty(ctx, args[1]);
+    ctx.out().int(removed as i64);
+}
+
+pub fn linsert(ctx: &mut Ctx, args: &[&[u8]]) {
+    let after = if eq_ic(args[2], "after") {
+        true
+    } else if eq_ic(args[2], "before") {
+        false
+    } else {
+        ctx.out().error(err::SYNTAX);
+        return;
+    };
+    let lim = limit(ctx);
+    let reply = match list_mut(ctx, args[1]) {
+        Err(()) => return,
+        Ok(None) => 0,
+        Ok(Some(l)) => {
+            if l.insert(args[3], args[4], after, lim) {
+                l.len() as i64
+            } else {
+                -1
+            }
+        }
+    };
+    ctx.out().int(reply);
+}
+
+pub fn lpos(ctx: &mut Ctx, args: &[&[u8]]) {
+    let (mut rank, mut count, mut maxlen) = (1i64, None::<usize>, 0usize);
+    let mut i = 3;
+    while i < args.len() {
+        if i + 1 >= args.len() {
+            ctx.out().error(err::SYNTAX);
+            return;
+        }
+        let Some(n) = int_arg(ctx, args[i + 1]) else {
+            return;
+        };
+        if eq_ic(args[i], "rank") {
+            if n == 0 {
+                ctx.out().error("ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list");
+                return;
+            }
+            if n == i64::MIN {
+                ctx.out().error(
+                    "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807",
+                );
+                return;
+            }
+            rank = n;
+        } else if eq_ic(args[i], "count") {
+            if n < 0 {
+                ctx.out().error("ERR COUNT can't be negative");
+                return;
+            }
+            count = Some(n as usize);
+        } else if eq_ic(args[i], "maxlen") {
+            if n < 0 {
+                ctx.out().error("ERR MAXLEN can't be negative");
+                return;
+            }
+            maxlen = n as usize;
+        } else {
+            ctx.out().error(err::SYNTAX);
+            return;
+        }
+        i += 2;
+    }
+    let Ok(l) = list_ref(ctx, args[1]) else {
+        return;
+    };
+    let mut found = Vec::new();
+    if let Some(l) = l {
+        let want = match count {
+            Some(0) => usize::MAX,
+            Some(n) => n,
+            None => 1,
+        };
+        let mut skip = rank.unsigned_abs() as usize - 1;
+        let len = l.len();
+        let items: Box<dyn Iterator<Item = (usize, &[u8])>> = if rank > 0 {
+            Box::new(l.iter().enumerate())
+        } else {
+            Box::new(l.iter().rev().enumerate().map(move |(i, v)| (len - 1 - i, v)))
+        };
+        for (scanned, (idx, it)) in items.enumerate() {
+            if maxlen != 0 && scanned >= maxlen {
+                break;
+            }
+            if it == args[2] {
+                if skip > 0 {
+                    skip -= 1;
+                } else {
+                    found.push(idx);
+                    if found.len() >= want {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    let out = ctx.out();
+    match count {
+        None => match found.first() {
+            Some(&i) => out.int(i as i64),
+            None => out.null(),
+        },
+        Some(_) => {
+            out.array(found.len());
+            for i in found {
+                out.int(i as i64);
+            }
+        }
+    }
+}
+
+/// Parses LEFT|RIGHT; true = left.
+fn side(arg: &[u8]) -> Option<bool> {
+    if eq_ic(arg, "left") {
+        Some(true)
+    } else if eq_ic(arg, "right") {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// LMOVE's core: pops from `src`, pushes to `dst`. Ok(None) when `src` is empty.
+fn move_item(ctx: &mut Ctx, src: &[u8], dst: &[u8], from_left: bool, to_left: bool) -> Result<Option<Vec<u8>>, ()> {
+    if list_mut(ctx, src)?.is_none() {
+        return Ok(None);
+    }
+    // The destination's type is checked before anything moves.
+    list_mut(ctx, dst)?;
+    let item = match pop_n(ctx, src, from_left, 1)? {
+        Some(mut v) if !v.is_empty() => v.remove(0),
+        _ => return Ok(None),
+    };
+    push(ctx, dst, &[&item], to_left, false).ok_or(())?;
+    Ok(Some(item))
+}
+
+fn lmove_generic(ctx: &mut Ctx, src: &[u8], dst: &[u8], from_left: bool, to_left: bool) {
+    match move_item(ctx, src, dst, from_left, to_left) {
+        Err(()) => {}
+        Ok(None) => ctx.out().null(),
+        Ok(Some(item)) => ctx.out().bulk(&item),
+    }
+}
+
+pub fn lmove(ctx: &mut Ctx, args: &[&[u8]]) {
+    let (Some(from), Some(to)) = (side(args[3]), side(args[4])) else {
+        ctx.out().error(err::SYNTAX);
+        return;
+    };
+    lmove_generic(ctx, args[1], args[2], from, to)
+}
+
+pub fn rpoplpush(ctx: &mut Ctx, args: &[&[u8]]) {
+    lmove_generic(ctx, args[1], args[2], false, true)
+}
+
+/// Parsed `numkeys key... LEFT|RIGHT [COUNT n]` of LMPOP/BLMPOP.
+struct MpopArgs<'a> {
+    keys: Vec<&'a [u8]>,
+    left: bool,
+    count: usize,
+}
+
+fn parse_mpop<'a>(ctx: &mut Ctx, args: &[&'a [u8]]) -> Option<MpopArgs<'a>> {
+    let numkeys = match parse_int(args[0]) {
+        Some(n) if n > 0 => n as usize,
+        _ => {
+            ctx.out().error("ERR numkeys should be greater than 0");
+            return None;
+        }
+    };
+    if numkeys + 1 > args.len() - 1 {
+        ctx.out().error(err::SYNTAX);
+        return None;
+    }
+    let keys = args[1..1 + numkeys].to_vec();
+    let Some(left) = side(args[1 + numkeys]) else {
+        ctx.out().error(err::SYNTAX);
+        return None;
+    };
+    let rest = &args[2 + numkeys..];
+    let count = match rest {
+        [] => 1,
+        [opt, n] if eq_ic(opt, "count") => match parse_int(n) {
+            Some(n) if n > 0 => n as usize,
+            _ => {
+                ctx.out().error("ERR count should be greater than 0");
+                return None;
+            }
+        },
+        _ => {
+            ctx.out().error(err::SYNTAX);
+            return None;
+        }
+    };
+    Some(MpopArgs { keys, left, count })
+}
+
+/// Pops from the first non-empty list; replies `[key, [items]]`. Returns false
+/// (with no reply) when every list is empty.
+fn mpop_serve(ctx: &mut Ctx, p: &MpopArgs) -> Result<bool, ()> {
+    for key in &p.keys {
+        if let Some(items) = pop_n(ctx, key, p.left, p.count)? {
+            let out = ctx.out();
+            out.array(2);
+            out.bulk(key);
+            out.array(items.len());
+            for it in &items {
+                out.bulk(it);
+            }
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+pub fn lmpop(ctx: &mut Ctx, args: &[&[u8]]) {
+    let Some(p) = parse_mpop(ctx, &args[1..]) else {
+        return;
+    };
+    if let Ok(false) = mpop_serve(ctx, &p) {
+        ctx.out().null_array();
+    }
+}
+
+/// Parses a blocking timeout in seconds (float) into an absolute deadline.
+fn timeout_arg(ctx: &mut Ctx, arg: &[u8]) -> Option<Option<i64>> {
+    let Some(secs) = shoal_util::num::parse_f64(arg).filter(|v| v.is_finite()) else {
+        ctx.out().error("ERR timeout is not a float or out of range");
+        return None;
+    };
+    if secs < 0.0 {
+        ctx.out().error("ERR timeout is negative");
+        return None;
+    }
+    let ms = (secs * 1000.0) as i64;
+    Some(if ms == 0 && secs == 0.0 {
+        None
+    } else {
+        Some(ctx.now() + ms.max(1))
+    })
+}
+
+/// Parks the client on `keys` (no reply now; the event loop answers later).
+fn block(ctx: &mut Ctx, keys: &[&[u8]], deadline_ms: Option<i64>) {
+    ctx.client.block_request = Some(BlockRequest {
+        keys: keys.iter().map(|k| k.to_vec()).collect(),
+        deadline_ms,
+    });
+}
+
+fn bpop(ctx: &mut Ctx, args: &[&[u8]], front: bool) {
+    let Some(deadline) = timeout_arg(ctx, args[args.len() - 1]) else {
+        return;
+    };
+    let keys = &args[1..args.len() - 1];
+    for key in keys {
+        match pop_n(ctx, key, front, 1) {
+            Err(()) => return,
+            Ok(None) => continue,
+            Ok(Some(items)) => {
+                let out = ctx.out();
+                out.array(2);
+                out.bulk(key);
+                out.bulk(&items[0]);
+                return;
+            }
+        }
+    }
+    block(ctx, keys, deadline);
+}
+
+pub fn blpop(ctx: &mut Ctx, args: &[&[u8]]) {
+    bpop(ctx, args, true)
+}
+pub fn brpop(ctx: &mut Ctx, args: &[&[u8]]) {
+    bpop(ctx, args, false)
+}
+
+fn blmove_generic(ctx: &mut Ctx, src: &[u8], dst: &[u8], from_left: bool, to_left: bool, timeout: &[u8]) {
+    let Some(deadline) = timeout_arg(ctx, timeout) else {
+        return;
+    };
+    match move_item(ctx, src, dst, from_left, to_left) {
+        Err(()) => {}
+        Ok(Some(item)) => ctx.out().bulk(&item),
+        Ok(None) => block(ctx, &[src], deadline),
+    }
+}
+
+pub fn blmove(ctx: &mut Ctx, args: &[&[u8]]) {
+    let (Some(from), Some(to)) = (side(args[3]), side(args[4])) else {
+        ctx.out().error(err::SYNTAX);
+        return;
+    };
+    blmove_generic(ctx, args[1], args[2], from, to, args[5])
+}
+
+pub fn brpoplpush(ctx: &mut Ctx, args: &[&[u8]]) {
+    blmove_generic(ctx, args[1], args[2], false, true, args[3])
+}
+
+pub fn blmpop(ctx: &mut Ctx, args: &[&[u8]]) {
+    let Some(deadline) = timeout_arg(ctx, args[1]) else {
+        return;
+    };
+    let Some(p) = parse_mpop(ctx, &args[2..]) else {
+        return;
+    };
+    if let Ok(false) = mpop_serve(ctx, &p) {
+        let keys = p.keys.clone();
+        block(ctx, &keys, deadline);
+    }
+}

@@ -1,0 +1,499 @@
+//! Set commands: SADD, SREM, SCARD, SISMEMBER/SMISMEMBER, SMEMBERS, SPOP,
+//! SRANDMEMBER, SMOVE, SINTER/SUNION/SDIFF and their STORE forms, SINTERCARD,
+//! SSCAN.
+//!
+//! The encoding thresholds (`set-max-intset-entries`, `set-max-listpack-*`) are
+//! read from config on every write and handed to the store.
+
+use super::hash::{parse_cursor, random_count, scan_matches, scan_options, scan_reply};
+use super::{dispose, err, lookup_read, lookup_write, parse_int, Ctx};
+use crate::server::Server;
+use shoal_resp::Reply;
+use shoal_store::set::{SetLimits, SetValue};
+use shoal_store::Value;
+
+fn limits(srv: &Server) -> SetLimits {
+    let c = &srv.config;
+    let cap = |v: u64| v.min(usize::MAX as u64) as usize;
+    SetLimits {
+        max_intset: cap(c.set_max_intset_entries),
+        max_listpack: cap(c.set_max_listpack_entries),
+        max_value: cap(c.set_max_listpack_value),
+    }
+}
+
+/// Checks the type of the set at `key` (looked up for reading). `Err` means
+/// WRONGTYPE was replied; `Ok(false)` the key is missing.
+fn check_read(srv: &mut Server, db: usize, key: &[u8], out: &mut Reply) -> Result<bool, ()> {
+    match lookup_read(srv, db, key) {
+        None => Ok(false),
+        Some(e) if matches!(e.value, Value::Set(_)) => Ok(true),
+        Some(_) => {
+            out.error(err::WRONGTYPE);
+            Err(())
+        }
+    }
+}
+
+/// Like [`check_read`] without counting hits and misses.
+fn check_write(srv: &mut Server, db: usize, key: &[u8], out: &mut Reply) -> Result<bool, ()> {
+    match lookup_write(srv, db, key) {
+        None => Ok(false),
+        Some(e) if matches!(e.value, Value::Set(_)) => Ok(true),
+        Some(_) => {
+            out.error(err::WRONGTYPE);
+            Err(())
+        }
+    }
+}
+
+/// The set at `key`, already checked to exist.
+fn peek_set<'a>(srv: &'a Server, db: usize, key: &[u8]) -> Option<&'a SetValue> {
+    match srv.keyspace.dbs[db].peek(key, i64::MIN).map(|e| &e.value) {
+        Some(Value::Set(s)) => Some(s),
+        _ => None,
+    }
+}
+
+fn peek_set_mut<'a>(srv: &'a mut Server, db: usize, key: &[u8]) -> Option<&'a mut SetValue> {
+    match srv.keyspace.dbs[db].get_mut(key, i64::MIN).map(|e| &mut e.value) {
+        Some(Value::Set(s)) => Some(s),
+        _ => None,
+    }
+}
+
+fn drop_if_empty(srv: &mut Server, db: usize, key: &[u8]) {
+    if peek_set(srv, db, key).is_some_and(|s| s.is_empty()) {
+        srv.keyspace.dbs[db].remove(key);
+    }
+}
+
+pub fn sadd(ctx: &mut Ctx, args: &[&[u8]]) {
+    let db = ctx.client.db;
+    let Ok(exists) = check_write(ctx.srv, db, args[1], &mut ctx.client.out) else {
+        return;
+    };
+    if !exists {
+        ctx.srv.keyspace.dbs[db].set(args[1], Value::Set(Box::default()), false);
+    }
+    let lim = limits(ctx.srv);
+    let s = peek_set_mut(ctx.srv, db, args[1]).expect("set exists");
+    let mut added = 0;
+    for m in &args[2..] {
+        added += s.add(m, lim) as i64;
+    }
+    ctx.out().int(added);
+}
+
+pub fn srem(ctx: &mut Ctx, args: &[&[u8]]) {
+    let db = ctx.client.db;
+    let Ok(exists) = check_write(ctx.srv, db, args[1], &mut ctx.client.out) else {
+        return;
+    };
+    let mut removed = 0;
+    if exists {
+        let s = peek_set_mut(ctx.srv, db, args[1]).expect("set exists");
+        for m in &args[2..] {
+            removed += s.remove(m) as i64;
+            if s.is_empty() {
+                break;
+            }
+        }
+        drop_if_empty(ctx.srv, db, args[1]);
+    }
+    ctx.out().int(removed);
+}
+
+pub fn scard(ctx: &mut Ctx, args: &[&[u8]]) {
+    let db = ctx.client.db;
+    if let Ok(exists) = check_read(ctx.srv, db, args[1], &mut ctx.client.out) {
+        let n = if exists {
+            peek_set(ctx.srv, db, args[1]).map_or(0, |s| s.len())
+        } else {
+            0
+        };
+        ctx.out().int(n as i64);
+    }
+}
+
+pub fn sismember(ctx: &mut Ctx, args: &[&[u8]]) {
+    let db = ctx.client.db;
+    if let Ok(exists) = check_read(ctx.srv, db, args[1], &mut ctx.client.out) {
+        let hit = exists && peek_set(ctx.srv, db, args[1]).is_some_and(|s| s.contains(args[2]));
+        ctx.out().int(hit as i64);
+    }
+}
+
+pub fn smismember(ctx: &mut Ctx, args: &[&[u8]]) {
+    let db = ctx.client.db;
+    let Ok(exists) = check_read(ctx.srv, db, args[1], &mut ctx.client.out) else {
+        return;
+    };
+    let s = if exists { peek_set(ctx.srv, db, args[1]) } else { None };
+    let out = &mut ctx.client.out;
+    out.array(args.len() - 2);
+    for m in &args[2..] {
+        out.int(s.is_some_and(|s| s.contains(m)) as i64);
+    }
+}
+
+fn reply_members(out: &mut Reply, s: Option<&SetValue>) {
+    match s {
+        None => out.set(0),
+        Some(s) => {
+            out.set(s.len());
+            for m in s.iter() {
+                out.bulk(&m);
+            }
+        }
+    }
+}
+
+pub fn smembers(ctx: &mut Ctx, args: &[&[u8]]) {
+    let db = ctx.client.db;
+    let Ok(exists) = check_read(ctx.srv, db, args[1], &mut ctx.client.out) else {
+        return;
+    };
+    let s = if exists { peek_set(ctx.srv, db, args[1]) } else { None };
+    reply_members(&mut ctx.client.out, s);
+}
+
+pub fn spop(ctx: &mut Ctx, args: &[&[u8]]) {
+    let db = ctx.client.db;
+    let key = args[1];
+    if args.len() > 3 {
+        ctx.out().error(err::SYNTAX);
+        return;
+    }
+    let count = if args.len() == 3 {
+        match parse_int(args[2]) {
+            Some(n) if n >= 0 => Some(n as u64),
+            _ => {
+                ctx.out().error("ERR value is out of range, must be positive");
+                return;
+            }
+        }
+    } else {
+        None
+    };
+    let Ok(exists) = check_write(ctx.srv, db, key, &mut ctx.client.out) else {
+        return;
+    };
+    if !exists {
+        match count {
+            None => ctx.out().null(),
+            Some(_) => ctx.out().set(0),
+        }
+        return;
+    }
+    let Server { keyspace, rng, .. } = &mut *ctx.srv;
+    let Some(Value::Set(s)) = keyspace.dbs[db].get_mut(key, i64::MIN).map(|e| &mut e.value) else {
+        return;
+    };
+    let out = &mut ctx.client.out;
+    match count {
+        None => {
+            let m = s.pop_random(rng);
+            out.bulk(&m);
+        }
+        Some(0) => out.set(0),
+        Some(n) if n as usize >= s.len() => {
+            reply_members(out, Some(s));
+            if let Some(old) = keyspace.dbs[db].remove(key) {
+                dispose(ctx.srv, old.value);
+            }
+            return;
+        }
+        Some(n) => {
+            let picked = s.random_distinct(rng, n as usize);
+            out.set(picked.len());
+            for m in &picked {
+                s.remove(m);
+                out.bulk(m);
+            }
+        }
+    }
+    drop_if_empty(ctx.srv, db, key);
+}
+
+pub fn srandmember(ctx: &mut Ctx, args: &[&[u8]]) {
+    let db = ctx.client.db;
+    let key = args[1];
+    if args.len() > 3 {
+        ctx.out().error(err::SYNTAX);
+        return;
+    }
+    let count = if args.len() == 3 {
+        match random_count(ctx, args[2]) {
+            Some(n) => Some(n),
+            None => return,
+        }
+    } else {
+        None
+    };
+    let Ok(exists) = check_read(ctx.srv, db, key, &mut ctx.client.out) else {
+        return;
+    };
+    let out = &mut ctx.client.out;
+    if !exists {
+        match count {
+            None => out.null(),
+            Some(_) => out.array(0),
+        }
+        return;
+    }
+    let Server { keyspace, rng, .. } = &mut *ctx.srv;
+    let Some(Value::Set(s)) = keyspace.dbs[db].peek(key, i64::MIN).map(|e| &e.value) else {
+        return;
+    };
+    match count {
+        None => out.bulk(&s.random(rng)),
+        Some(n) if n < 0 => {
+            let k = n.unsigned_abs() as usize;
+            out.array(k);
+            for _ in 0..k {
+                out.bulk(&s.random(rng));
+            }
+        }
+        Some(n) if n as usize >= s.len() => {
+            out.array(s.len());
+            for m in s.iter() {
+                out.bulk(&m);
+            }
+        }
+        Some(n) => {
+            let picked = s.random_distinct(rng, n as usize);
+            out.array(picked.len());
+            for m in &picked {
+                out.bulk(m);
+            }
+        }
+    }
+}
+
+pub fn smove(ctx: &mut Ctx, args: &[&[u8]]) {
+    let db = ctx.client.db;
+    let (src, dst, m) = (args[1], args[2], args[3]);
+    let Ok(src_exists) = check_write(ctx.srv, db, src, &mut ctx.client.out) else {
+        return;
+    };
+    if !src_exists {
+        ctx.out().int(0);
+        return;
+    }
+    let Ok(dst_exists) = check_write(ctx.srv, db, dst, &mut ctx.client.out) else {
+        return;
+    };
+    if src == dst {
+        let hit = peek_set(ctx.srv, db, src).is_some_and(|s| s.contains(m));
+        ctx.out().int(hit as i64);
+        return;
+    }
+    if !peek_set_mut(ctx.srv, db, src).is_some_and(|s| s.remove(m)) {
+        ctx.out().int(0);
+        return;
+    }
+    drop_if_empty(ctx.srv, db, src);
+    if !dst_exists {
+        ctx.srv.keyspace.dbs[db].set(dst, Value::Set(Box::default()), false);
+    }
+    let lim = limits(ctx.srv);
+    if let Some(d) = peek_set_mut(ctx.srv, db, dst) {
+        d.add(m, lim);
+    }
+    ctx.out().int(1);
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Inter,
+    Union,
+    Diff,
+}
+
+/// Type-checks every key (WRONGTYPE is replied and None returned on the first
+/// non-set) and returns which exist.
+fn check_all(ctx: &mut Ctx, keys: &[&[u8]]) -> Option<Vec<bool>> {
+    let db = ctx.client.db;
+    let mut exists = Vec::with_capacity(keys.len());
+    for k in keys {
+        exists.push(check_read(ctx.srv, db, k, &mut ctx.client.out).ok()?);
+    }
+    Some(exists)
+}
+
+/// Computes an intersection, union or difference as a new set.
+fn combine(srv: &Server, db: usize, keys: &[&[u8]], exists: &[bool], op: Op, lim: SetLimits) -> SetValue {
+    let sets: Vec<Option<&SetValue>> = keys
+        .iter()
+        .zip(exists)
+        .map(|(k, &e)| if e { peek_set(srv, db, k) } else { None })
+        .collect();
+    let mut out = SetValue::new();
+    match op {
+        Op::Inter => {
+            if sets.iter().any(|s| s.is_none()) {
+                return out;
+            }
+            let mut sets: Vec<&SetValue> = sets.into_iter().flatten().collect();
+            sets.sort_by_key(|s| s.len());
+            for m in sets[0].iter() {
+                if sets[1..].iter().all(|s| s.contains(&m)) {
+                    out.add(&m, lim);
+                }
+            }
+        }
+        Op::Union => {
+            for s in sets.iter().flatten() {
+                for m in s.iter() {
+                    out.add(&m, lim);
+                }
+            }
+        }
+        Op::Diff => {
+            if let Some(first) = sets[0] {
+                for m in first.iter() {
+                    if !sets[1..].iter().flatten().any(|s| s.contains(&m)) {
+                        out.add(&m, lim);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+fn combine_reply(ctx: &mut Ctx, keys: &[&[u8]], op: Op) {
+    let Some(exists) = check_all(ctx, keys) else {
+        return;
+    };
+    let lim = limits(ctx.srv);
+    let result = combine(ctx.srv, ctx.client.db, keys, &exists, op, lim);
+    reply_members(&mut ctx.client.out, Some(&result));
+}
+
+fn combine_store(ctx: &mut Ctx, dst: &[u8], keys: &[&[u8]], op: Op) {
+    let Some(exists) = check_all(ctx, keys) else {
+        return;
+    };
+    let lim = limits(ctx.srv);
+    let db = ctx.client.db;
+    let result = combine(ctx.srv, db, keys, &exists, op, lim);
+    let n = result.len();
+    let old = if n == 0 {
+        ctx.srv.keyspace.dbs[db].remove(dst).map(|e| e.value)
+    } else {
+        ctx.srv.keyspace.dbs[db].set(dst, Value::Set(Box::new(result)), false)
+    };
+    if let Some(old) = old {
+        dispose(ctx.srv, old);
+    }
+    ctx.out().int(n as i64);
+}
+
+pub fn sinter(ctx: &mut Ctx, args: &[&[u8]]) {
+    combine_reply(ctx, &args[1..], Op::Inter);
+}
+
+pub fn sunion(ctx: &mut Ctx, args: &[&[u8]]) {
+    combine_reply(ctx, &args[1..], Op::Union);
+}
+
+pub fn sdiff(ctx: &mut Ctx, args: &[&[u8]]) {
+    combine_reply(ctx, &args[1..], Op::Diff);
+}
+
+pub fn sinterstore(ctx: &mut Ctx, args: &[&[u8]]) {
+    combine_store(ctx, args[1], &args[2..], Op::Inter);
+}
+
+pub fn sunionstore(ctx: &mut Ctx, args: &[&[u8]]) {
+    combine_store(ctx, args[1], &args[2..], Op::Union);
+}
+
+pub fn sdiffstore(ctx: &mut Ctx, args: &[&[u8]]) {
+    combine_store(ctx, args[1], &args[2..], Op::Diff);
+}
+
+/// SINTERCARD numkeys key [key ...] [LIMIT limit]
+pub fn sintercard(ctx: &mut Ctx, args: &[&[u8]]) {
+    let numkeys = match parse_int(args[1]) {
+        Some(n) if n > 0 => n as u64,
+        _ => {
+            ctx.out().error("ERR numkeys should be greater than 0");
+            return;
+        }
+    };
+    if numkeys > (args.len() - 2) as u64 {
+        ctx.out()
+            .error("ERR Number of keys can't be greater than number of args");
+        return;
+    }
+    let nk = numkeys as usize;
+    let keys = &args[2..2 + nk];
+    let mut limit = 0u64;
+    let mut i = 2 + nk;
+    while i < args.len() {
+        if super::eq_ic(args[i], "limit") && i + 1 < args.len() {
+            match parse_int(args[i + 1]) {
+                Some(n) if n >= 0 => limit = n as u64,
+                _ => {
+                    ctx.out().error("ERR LIMIT can't be negative");
+                    return;
+                }
+            }
+            i += 2;
+        } else {
+            ctx.out().error(err::SYNTAX);
+            return;
+        }
+    }
+    let Some(exists) = check_all(ctx, keys) else {
+        return;
+    };
+    let db = ctx.client.db;
+    let mut n = 0u64;
+    if exists.iter().all(|&e| e) {
+        let mut sets: Vec<&SetValue> = keys.iter().filter_map(|k| peek_set(ctx.srv, db, k)).collect();
+        sets.sort_by_key(|s| s.len());
+        for m in sets[0].iter() {
+            if sets[1..].iter().all(|s| s.contains(&m)) {
+                n += 1;
+                if n == limit {
+                    break;
+                }
+            }
+        }
+    }
+    ctx.out().int(n as i64);
+}
+
+pub fn sscan(ctx: &mut Ctx, args: &[&[u8]]) {
+    let Some(cursor) = parse_cursor(args[2]) else {
+        ctx.out().error("ERR invalid cursor");
+        return;
+    };
+    let db = ctx.client.db;
+    match check_read(ctx.srv, db, args[1], &mut ctx.client.out) {
+        Err(()) => return,
+        Ok(false) => {
+            scan_reply(ctx.out(), 0, &[]);
+            return;
+        }
+        Ok(true) => {}
+    }
+    let Some((pattern, count)) = scan_options(ctx, args, 3) else {
+        return;
+    };
+    let Some(s) = peek_set(ctx.srv, db, args[1]) else {
+        return;
+    };
+    let mut items: Vec<Vec<u8>> = Vec::new();
+    let next = s.scan(cursor, count, |m| {
+        if scan_matches(pattern, m) {
+            items.push(m.to_vec());
+        }
+    });
+    let refs: Vec<&[u8]> = items.iter().map(|v| v.as_slice()).collect();
+    scan_reply(&mut ctx.client.out, next, &refs);
+}

@@ -1,0 +1,378 @@
+"""Seeded random command generator for the differential harness.
+
+``generate(seed, n)`` returns n harness Steps: commands from the issue's
+command list (GENERATORS below, weighted), on keys from a small pool, with
+values of many shapes (small/huge/boundary integers, floats, binary, empty,
+embstr/raw-boundary lengths) and, for ~12% of the commands, deliberately
+broken arguments (dropped or extra arguments, garbage numbers, wrong case,
+unknown options).
+
+The same seed always yields the same script, so a mismatch is reproduced
+with ``tests/diff/cli.py --seed N``.
+
+Adding a command: write ``def g_name(r): return [b"NAME", ...]`` and add it
+to GENERATORS with a weight.  Keep results deterministic on a correct server:
+no relative expiry shorter than ~100 s (other than <= 0, which deletes at
+once), no commands whose output is random unless a rule in
+known_differences.py says how it is compared.
+"""
+
+from __future__ import annotations
+
+import random
+
+from harness import Step
+
+DEFAULT_LEN = 250
+
+# Generated scripts start with this (it is part of the script, so reproducers
+# keep it).  Active expiry is switched off: keys given an expiry time in the
+# past stay in the keyspace until something touches them, and when active
+# expiry removes them depends on timing, which DBSIZE, RANDOMKEY and SCAN
+# would show.  Lazy expiry (on access, SCAN, ...) is deterministic and tested.
+PRELUDE = [[b"DEBUG", b"SET-ACTIVE-EXPIRE", b"0"]]
+SERVER_ARGS = ["--enable-debug-command", "yes"]
+
+KEYS = [b"k1", b"k2", b"k3", b"s", b"n", b"{tag}a", b"", b"bin\x00\xff",
+        b"long:key:" + b"x" * 40]
+
+INT_EDGES = [b"0", b"1", b"-1", b"9223372036854775807", b"-9223372036854775808",
+             b"9223372036854775808", b"-9223372036854775809", b"4294967296",
+             b"2147483647", b"536870912", b"100"]
+FLOATS = [b"1.5", b"-0.25", b"3e2", b"0.1", b"1e-5", b".5", b"5.", b"-0",
+          b"1.7976931348623157e308", b"2.5E+3", b"10.000", b"0x10", b"inf",
+          b"-inf", b"nan", b"1e400"]
+GARBAGE = [b"abc", b"", b"1.5", b" 1", b"1 ", b"99999999999999999999999",
+           b"-", b"+1", b"0x1", b"1e3", b"\x00"]
+WORDS = [b"hello", b"foobar", b"ohmytext", b"mynewtext", b"abc", b"a",
+         b"Hello World", b"\xff\xf0\x00", b"\x00\x01\x02"]
+
+
+class G:
+    """Random helpers bound to one rng."""
+
+    def __init__(self, seed: int):
+        self.r = random.Random(seed)
+
+    def key(self):
+        return self.r.choice(KEYS)
+
+    def keys(self, lo=1, hi=4):
+        return [self.key() for _ in range(self.r.randint(lo, hi))]
+
+    def small_int(self, lo=-10, hi=100):
+        return str(self.r.randint(lo, hi)).encode()
+
+    def value(self):
+        r = self.r.random()
+        if r < 0.25:
+            return self.small_int(-20, 20)
+        if r < 0.32:
+            return self.r.choice(INT_EDGES)
+        if r < 0.42:
+            return self.r.choice(FLOATS)
+        if r < 0.62:
+            return self.r.choice(WORDS)
+        if r < 0.72:
+            return bytes(self.r.randrange(256) for _ in range(self.r.randint(0, 8)))
+        if r < 0.77:
+            return b""
+        if r < 0.85:
+            return b"v" * self.r.choice([43, 44, 45, 46, 63, 64, 65])
+        if r < 0.9:
+            return self.r.choice([b"0123", b" 1", b"+1", b"1 ", b"00", b"-0"])
+        return self.r.choice(WORDS) + self.small_int(0, 999)
+
+    def number(self, lo=-10, hi=1000):
+        r = self.r.random()
+        if r < 0.8:
+            return self.small_int(lo, hi)
+        if r < 0.9:
+            return self.r.choice(INT_EDGES)
+        return self.r.choice(GARBAGE)
+
+    def bit_offset(self):
+        """Valid offsets stay small (a valid huge offset allocates up to
+        512 MB); the invalid ones are the interesting edges."""
+        r = self.r.random()
+        if r < 0.9:
+            return self.small_int(0, 300)
+        return self.r.choice([b"4294967296", b"-1", b"abc", b"1.5",
+                              b"9223372036854775808", b"20000"])
+
+    def ttl_seconds(self):
+        r = self.r.random()
+        if r < 0.75:
+            return str(self.r.randint(100, 100000)).encode()
+        if r < 0.9:
+            return self.r.choice([b"0", b"-1", b"-100"])
+        return self.r.choice([b"9223372036854775807", b"9223372036854775",
+                              b"abc", b"1.5", b""])
+
+    def ttl_ms(self):
+        r = self.r.random()
+        if r < 0.75:
+            return str(self.r.randint(100000, 100000000)).encode()
+        if r < 0.9:
+            return self.r.choice([b"0", b"-1"])
+        return self.r.choice([b"9223372036854775807", b"abc"])
+
+    def unix_seconds(self):
+        r = self.r.random()
+        if r < 0.7:
+            return str(4102444800 + self.r.randint(0, 10**6)).encode()
+        if r < 0.9:
+            return str(self.r.randint(1, 10**6)).encode()  # in the past
+        return self.r.choice([b"0", b"-1", b"9223372036854775807", b"x"])
+
+    def unix_ms(self):
+        r = self.r.random()
+        if r < 0.7:
+            return str(4102444800000 + self.r.randint(0, 10**9)).encode()
+        if r < 0.9:
+            return str(self.r.randint(1, 10**9)).encode()
+        return self.r.choice([b"0", b"-1", b"9223372036854775807", b"x"])
+
+    def maybe(self, p, items):
+        return list(items) if self.r.random() < p else []
+
+    def pick(self, *opts):
+        return self.r.choice(opts)
+
+    def pattern(self):
+        return self.r.choice([b"*", b"k*", b"k?", b"[ks]*", b"*a*", b"{tag}*",
+                              b"nosuch*", b"\\k1", b"[^k]*", b"long:*", b"?",
+                              b"bin*", b"[a-z]"])
+
+
+def _expire_opts(g: G):
+    r = g.r.random()
+    if r < 0.55:
+        return []
+    if r < 0.9:
+        return [g.pick(b"NX", b"XX", b"GT", b"LT")]
+    return g.r.sample([b"NX", b"XX", b"GT", b"LT", b"FOO"], 2)
+
+
+def _set_opts(g: G):
+    opts = []
+    r = g.r.random()
+    if r < 0.2:
+        opts += [b"EX", g.ttl_seconds()]
+    elif r < 0.3:
+        opts += [b"PX", g.ttl_ms()]
+    elif r < 0.35:
+        opts += [b"EXAT", g.unix_seconds()]
+    elif r < 0.4:
+        opts += [b"PXAT", g.unix_ms()]
+    elif r < 0.47:
+        opts += [b"KEEPTTL"]
+    if g.r.random() < 0.2:
+        opts.append(g.pick(b"NX", b"XX"))
+    if g.r.random() < 0.15:
+        opts.append(b"GET")
+    g.r.shuffle(opts) if g.r.random() < 0.1 else None
+    return opts
+
+
+def _getex_opts(g: G):
+    r = g.r.random()
+    if r < 0.3:
+        return []
+    if r < 0.5:
+        return [b"EX", g.ttl_seconds()]
+    if r < 0.6:
+        return [b"PX", g.ttl_ms()]
+    if r < 0.7:
+        return [b"EXAT", g.unix_seconds()]
+    if r < 0.8:
+        return [b"PXAT", g.unix_ms()]
+    if r < 0.95:
+        return [b"PERSIST"]
+    return [b"KEEPTTL"]
+
+
+def _bf_type(g: G):
+    if g.r.random() < 0.5:
+        return b"u" + str(g.r.randint(1, 63)).encode()
+    if g.r.random() < 0.95:
+        return b"i" + str(g.r.randint(1, 64)).encode()
+    return g.pick(b"u64", b"i65", b"x8", b"u0")
+
+
+def _bf_offset(g: G):
+    if g.r.random() < 0.3:
+        return b"#" + str(g.r.randint(0, 20)).encode()
+    return str(g.r.randint(0, 200)).encode()
+
+
+def _bitfield_ops(g: G, ro=False):
+    ops = []
+    for _ in range(g.r.randint(1, 4)):
+        r = g.r.random()
+        if ro or r < 0.35:
+            ops += [b"GET", _bf_type(g), _bf_offset(g)]
+        elif r < 0.6:
+            ops += [b"SET", _bf_type(g), _bf_offset(g), g.number(-300, 300)]
+        elif r < 0.9:
+            ops += [b"INCRBY", _bf_type(g), _bf_offset(g), g.number(-300, 300)]
+        else:
+            ops += [b"OVERFLOW", g.pick(b"WRAP", b"SAT", b"FAIL", b"sat")]
+    return ops
+
+
+# --- generators: each returns the argument list of one command --------------
+GENERATORS = {
+    # keyspace
+    "DEL": (4, lambda g: [b"DEL"] + g.keys()),
+    "UNLINK": (2, lambda g: [b"UNLINK"] + g.keys()),
+    "EXISTS": (4, lambda g: [b"EXISTS"] + g.keys()),
+    "TYPE": (3, lambda g: [b"TYPE", g.key()]),
+    "RENAME": (2, lambda g: [b"RENAME", g.key(), g.key()]),
+    "RENAMENX": (2, lambda g: [b"RENAMENX", g.key(), g.key()]),
+    "COPY": (2, lambda g: [b"COPY", g.key(), g.key()]
+             + g.maybe(0.3, [b"DB", g.pick(b"0", b"1", b"2", b"16", b"x")])
+             + g.maybe(0.3, [b"REPLACE"])),
+    "KEYS": (2, lambda g: [b"KEYS", g.pattern()]),
+    "SCAN": (1, lambda g: [b"SCAN", b"0"] + g.maybe(0.5, [b"MATCH", g.pattern()])
+             + [b"COUNT", b"1000"] + g.maybe(0.3, [b"TYPE", g.pick(b"string", b"list", b"x")])),
+    "@scanall": (2, lambda g: ["@scanall"] + g.maybe(0.5, [b"MATCH", g.pattern()])
+                 + g.maybe(0.5, [b"COUNT", g.pick(b"1", b"2", b"10")])
+                 + g.maybe(0.3, [b"TYPE", g.pick(b"string", b"hash")])),
+    "RANDOMKEY": (1, lambda g: [b"RANDOMKEY"]),
+    "DBSIZE": (2, lambda g: [b"DBSIZE"]),
+    "FLUSHDB": (0.3, lambda g: [b"FLUSHDB"] + g.maybe(0.5, [g.pick(b"ASYNC", b"SYNC")])),
+    "FLUSHALL": (0.2, lambda g: [b"FLUSHALL"] + g.maybe(0.5, [g.pick(b"ASYNC", b"SYNC")])),
+    "EXPIRE": (3, lambda g: [b"EXPIRE", g.key(), g.ttl_seconds()] + _expire_opts(g)),
+    "PEXPIRE": (2, lambda g: [b"PEXPIRE", g.key(), g.ttl_ms()] + _expire_opts(g)),
+    "EXPIREAT": (2, lambda g: [b"EXPIREAT", g.key(), g.unix_seconds()] + _expire_opts(g)),
+    "PEXPIREAT": (2, lambda g: [b"PEXPIREAT", g.key(), g.unix_ms()] + _expire_opts(g)),
+    "TTL": (3, lambda g: [b"TTL", g.key()]),
+    "PTTL": (2, lambda g: [b"PTTL", g.key()]),
+    "EXPIRETIME": (2, lambda g: [b"EXPIRETIME", g.key()]),
+    "PEXPIRETIME": (2, lambda g: [b"PEXPIRETIME", g.key()]),
+    "PERSIST": (2, lambda g: [b"PERSIST", g.key()]),
+    "TOUCH": (1, lambda g: [b"TOUCH"] + g.keys()),
+    "OBJECT": (3, lambda g: [b"OBJECT", g.pick(b"ENCODING", b"ENCODING", b"REFCOUNT",
+                                               b"FREQ", b"IDLETIME"), g.key()]),
+    "SELECT": (1.5, lambda g: [b"SELECT", g.pick(b"0", b"0", b"1", b"2", b"16", b"x")]),
+    "SWAPDB": (0.7, lambda g: [b"SWAPDB", g.pick(b"0", b"1", b"2"), g.pick(b"0", b"1", b"2", b"99")]),
+    "MOVE": (1, lambda g: [b"MOVE", g.key(), g.pick(b"0", b"1", b"2", b"16")]),
+    # strings
+    "SET": (12, lambda g: [b"SET", g.key(), g.value()] + _set_opts(g)),
+    "GET": (8, lambda g: [b"GET", g.key()]),
+    "GETEX": (2, lambda g: [b"GETEX", g.key()] + _getex_opts(g)),
+    "GETDEL": (1.5, lambda g: [b"GETDEL", g.key()]),
+    "GETSET": (1.5, lambda g: [b"GETSET", g.key(), g.value()]),
+    "MGET": (2, lambda g: [b"MGET"] + g.keys()),
+    "MSET": (2, lambda g: [b"MSET"] + [x for _ in range(g.r.randint(1, 3))
+                                       for x in (g.key(), g.value())]),
+    "MSETNX": (1, lambda g: [b"MSETNX"] + [x for _ in range(g.r.randint(1, 3))
+                                           for x in (g.key(), g.value())]),
+    "SETNX": (1, lambda g: [b"SETNX", g.key(), g.value()]),
+    "SETEX": (1, lambda g: [b"SETEX", g.key(), g.ttl_seconds(), g.value()]),
+    "PSETEX": (1, lambda g: [b"PSETEX", g.key(), g.ttl_ms(), g.value()]),
+    "APPEND": (3, lambda g: [b"APPEND", g.key(), g.value()]),
+    "STRLEN": (2, lambda g: [b"STRLEN", g.key()]),
+    "GETRANGE": (2, lambda g: [b"GETRANGE", g.key(), g.number(-20, 20), g.number(-20, 20)]),
+    "SETRANGE": (2, lambda g: [b"SETRANGE", g.key(), g.number(0, 70), g.value()]),
+    "INCR": (3, lambda g: [b"INCR", g.key()]),
+    "DECR": (2, lambda g: [b"DECR", g.key()]),
+    "INCRBY": (2, lambda g: [b"INCRBY", g.key(), g.number(-1000, 1000)]),
+    "DECRBY": (2, lambda g: [b"DECRBY", g.key(), g.number(-1000, 1000)]),
+    "INCRBYFLOAT": (3, lambda g: [b"INCRBYFLOAT", g.key(),
+                                  g.pick(*FLOATS, b"1", b"-3", b"0.001", b"abc")]),
+    "LCS": (1.5, lambda g: [b"LCS", g.key(), g.key()] + g.pick(
+        [], [b"LEN"], [b"IDX"], [b"IDX", b"WITHMATCHLEN"],
+        [b"IDX", b"MINMATCHLEN", g.number(0, 4)], [b"LEN", b"IDX"])),
+    # bitmaps
+    "SETBIT": (3, lambda g: [b"SETBIT", g.key(), g.bit_offset(), g.pick(b"0", b"1", b"1", b"2")]),
+    "GETBIT": (2, lambda g: [b"GETBIT", g.key(), g.number(0, 300)]),
+    "BITCOUNT": (2, lambda g: [b"BITCOUNT", g.key()] + g.maybe(
+        0.6, [g.number(-10, 10), g.number(-10, 10)] + g.maybe(0.5, [g.pick(b"BIT", b"BYTE")]))),
+    "BITPOS": (2, lambda g: [b"BITPOS", g.key(), g.pick(b"0", b"1")] + g.maybe(
+        0.6, [g.number(-10, 10)] + g.maybe(0.6, [g.number(-10, 40)] + g.maybe(
+            0.5, [g.pick(b"BIT", b"BYTE")])))),
+    "BITOP": (2, lambda g: [b"BITOP", g.pick(b"AND", b"OR", b"XOR", b"NOT", b"and")]
+              + [g.key()] + g.keys(1, 3)),
+    "BITFIELD": (2, lambda g: [b"BITFIELD", g.key()] + _bitfield_ops(g)),
+    "BITFIELD_RO": (1, lambda g: [b"BITFIELD_RO", g.key()] + _bitfield_ops(g, ro=True)),
+    # connection / server
+    "PING": (1, lambda g: [b"PING"] + g.maybe(0.5, [g.value()])),
+    "ECHO": (1, lambda g: [b"ECHO", g.value()]),
+    "HELLO": (0.4, lambda g: [b"HELLO", g.pick(b"2", b"3", b"3", b"4")]),
+    "CLIENT": (1, lambda g: g.pick([b"CLIENT", b"GETNAME"], [b"CLIENT", b"ID"],
+                                   [b"CLIENT", b"SETNAME", g.pick(b"n1", b"n 2", b"")],
+                                   [b"CLIENT", b"NO-EVICT", g.pick(b"on", b"off", b"x")])),
+    "CONFIG GET": (0.7, lambda g: [b"CONFIG", b"GET", g.pick(
+        b"maxmemory", b"maxmemory-policy", b"hz", b"lfu-*", b"nosuch", b"databases")]),
+    "CONFIG SET": (0.4, lambda g: [b"CONFIG", b"SET", b"maxmemory-policy", g.pick(
+        b"noeviction", b"allkeys-lfu", b"allkeys-lru", b"bogus")]),
+    "INFO": (0.3, lambda g: [b"INFO", g.pick(b"keyspace", b"server", b"stats")]),
+    "COMMAND GETKEYS": (1, lambda g: [b"COMMAND", b"GETKEYS"] + gen_command(g, broken=False)),
+    "MEMORY USAGE": (0.5, lambda g: [b"MEMORY", b"USAGE", g.key()]),
+    "TIME": (0.2, lambda g: [b"TIME"]),
+    "LASTSAVE": (0.1, lambda g: [b"LASTSAVE"]),
+    "SLOWLOG LEN": (0.1, lambda g: [b"SLOWLOG", b"LEN"]),
+    "LATENCY LATEST": (0.1, lambda g: [b"LATENCY", b"LATEST"]),
+    "MEMORY STATS": (0.1, lambda g: [b"MEMORY", b"STATS"]),
+    "OBJECT HELP": (0.05, lambda g: [b"OBJECT", b"HELP"]),
+    "RESET": (0.2, lambda g: [b"RESET"]),
+    "QUIT": (0.2, lambda g: [b"QUIT"]),
+}
+
+_NAMES = list(GENERATORS)
+_WEIGHTS = [GENERATORS[n][0] for n in _NAMES]
+# Commands that are not a key command for COMMAND GETKEYS purposes
+_NOT_FOR_GETKEYS = {"@scanall", "COMMAND GETKEYS", "QUIT", "RESET", "HELLO",
+                    "OBJECT HELP"}
+
+
+def gen_command(g: G, broken=True) -> list:
+    while True:
+        name = g.r.choices(_NAMES, _WEIGHTS)[0]
+        if not broken and name in _NOT_FOR_GETKEYS:
+            continue
+        args = list(GENERATORS[name][1](g))
+        break
+    if broken and name != "@scanall" and g.r.random() < 0.12:
+        args = break_args(g, args)
+    return args
+
+
+def break_args(g: G, args: list) -> list:
+    """Deliberately damage a command's arguments."""
+    r = g.r.random()
+    args = list(args)
+    if r < 0.25 and len(args) > 1:
+        args.pop()                                   # too few
+    elif r < 0.45:
+        args.append(g.pick(b"extra", b"EX", b"NX", b"1"))   # too many / dangling option
+    elif r < 0.75 and len(args) > 1:
+        i = g.r.randrange(1, len(args))              # garbage in some position
+        args[i] = g.r.choice(GARBAGE)
+    elif r < 0.9:
+        args[0] = bytes(c ^ 0x20 if g.r.random() < 0.5 and 65 <= (c & ~0x20) <= 90 else c
+                        for c in args[0])             # mixed case name
+    else:
+        args.insert(g.r.randint(1, len(args)), b"NOSUCHOPTION")
+    return args
+
+
+def generate(seed: int, n: int = DEFAULT_LEN) -> list:
+    g = G(seed)
+    steps = [Step(list(a), 1, None, 0, "") for a in PRELUDE]
+    for i in range(n):
+        args = gen_command(g)
+        conn = 2 if g.r.random() < 0.08 else 1
+        if args and args[0] == "@scanall":
+            steps.append(Step(list(args[1:]), conn, "@scanall", 0,
+                              "", {}))
+        else:
+            steps.append(Step(list(args), conn, None, 0, ""))
+    return steps
+
+
+def to_case_text(steps) -> str:
+    """Render steps in case-file syntax (for reproducers)."""
+    return "\n".join(s.describe() for s in steps) + "\n"

@@ -1,0 +1,710 @@
+"""Every intended difference between redis-server and shoal-server replies.
+
+This is the ONE place where the differential harness compares anything other
+than exactly.  A reply is compared exactly (same RESP type, same bytes, same
+order, same nesting) unless a rule below matches the command; the rule with
+the longest matching command prefix wins.  Each rule names the comparison it
+uses and why that is the right comparison.  Reports of a mismatch show the
+rule that was applied.
+
+Two principles hold for every rule:
+  * errors are always compared exactly (if either side replied with an error,
+    both replies must be identical), so a rule can never hide a wrong error
+    text or an error on one side only;
+  * the special outcomes of the harness (connection closed, no reply, timeout)
+    are always compared exactly.
+
+To add a difference: add a Rule to RULES with a reason a reviewer would accept.
+Commands not in the reference at all cannot be made "different" here; they
+are simply not in the case files yet.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+from resp import (AGGREGATES, ARRAY, BULK, INTEGER, MAP, SIMPLE, VERBATIM,
+                  Reply, format_reply)
+
+# A comparator returns None when the replies are acceptable, else a short
+# explanation of what differs.
+Comparator = Callable[[Reply, Reply, list], Optional[str]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    command: tuple          # upper-case command and optional subcommand(s)
+    compare: str            # name of a comparator in COMPARATORS
+    reason: str
+    # For the "tolerance" comparator: allowed absolute difference.
+    tolerance: int = 0
+
+
+# ---------------------------------------------------------------------------
+# Comparators
+# ---------------------------------------------------------------------------
+
+def first_difference(a: Reply, b: Reply, path: str = "") -> Optional[str]:
+    """Where two replies first differ, e.g. 'at [3]: "x" instead of "y"'."""
+    here = path or "top"
+    if a.kind != b.kind:
+        return f"at {here}: {b.kind} {_brief(b)} instead of {a.kind} {_brief(a)}"
+    if a.kind in AGGREGATES:
+        for i, (x, y) in enumerate(zip(a.value, b.value)):
+            d = first_difference(x, y, f"{path}[{i}]")
+            if d:
+                return d
+        if len(a.value) != len(b.value):
+            i = min(len(a.value), len(b.value))
+            extra = (f"unexpected {_brief(b.value[i])}" if len(b.value) > i
+                     else f"missing {_brief(a.value[i])}")
+            return f"at {here}: {len(b.value)} items instead of {len(a.value)}; [{i}] {extra}"
+        return None
+    if a.kind == MAP:
+        for i, ((k1, v1), (k2, v2)) in enumerate(zip(a.value, b.value)):
+            d = first_difference(k1, k2, f"{path}{{key {i}}}") or \
+                first_difference(v1, v2, f"{path}{{{k1.text() if isinstance(k1.value, bytes) else i}}}")
+            if d:
+                return d
+        if len(a.value) != len(b.value):
+            return f"at {here}: map of {len(b.value)} instead of {len(a.value)}"
+        return None
+    if a != b:
+        return f"at {here}: {_brief(b)} instead of {_brief(a)}"
+    return None
+
+
+def _brief(r: Reply, width=120) -> str:
+    t = " ".join(format_reply(r, limit=4).split())
+    return t if len(t) <= width else t[:width] + "..."
+
+
+def exact(a: Reply, b: Reply, args) -> Optional[str]:
+    return None if a == b else (first_difference(a, b) or "replies differ")
+
+
+def same_type(a: Reply, b: Reply, args) -> Optional[str]:
+    if a.kind != b.kind:
+        return f"reply type {b.kind}, expected {a.kind}"
+    return None
+
+
+def _shape(a: Reply, b: Reply, path="") -> Optional[str]:
+    if a.kind != b.kind:
+        return f"type at {path or 'top'}: {b.kind}, expected {a.kind}"
+    if a.kind in AGGREGATES:
+        if len(a.value) != len(b.value):
+            return f"length at {path or 'top'}: {len(b.value)}, expected {len(a.value)}"
+        for i, (x, y) in enumerate(zip(a.value, b.value)):
+            d = _shape(x, y, f"{path}[{i}]")
+            if d:
+                return d
+    if a.kind == MAP:
+        if len(a.value) != len(b.value):
+            return f"map size at {path or 'top'}: {len(b.value)}, expected {len(a.value)}"
+        for i, ((k1, v1), (k2, v2)) in enumerate(zip(a.value, b.value)):
+            d = _shape(k1, k2, f"{path}{{key {i}}}") or _shape(v1, v2, f"{path}{{{i}}}")
+            if d:
+                return d
+    return None
+
+
+def shape(a: Reply, b: Reply, args) -> Optional[str]:
+    """Same RESP types and aggregate lengths, recursively; scalar values free."""
+    return _shape(a, b)
+
+
+def _canon(r: Reply):
+    """A hashable, order-free canonical form used only by the unordered
+    comparators below (nested sets/maps are also order-free)."""
+    k, v = r.kind, r.value
+    if k in AGGREGATES:
+        return (k, tuple(_canon(x) for x in v))
+    if k == MAP:
+        return (k, tuple(sorted((repr(_canon(x)), repr(_canon(y))) for x, y in v)))
+    return (k, v if not isinstance(v, tuple) else repr(v))
+
+
+def _short(items, n=5, width=150) -> str:
+    items = list(items)
+    out = []
+    for x in items[:n]:
+        t = x if isinstance(x, str) else repr(x)
+        out.append(t if len(t) <= width else t[:width] + "...")
+    more = f" (+{len(items) - n} more)" if len(items) > n else ""
+    return "[" + ", ".join(out) + "]" + more
+
+
+def _diff_dicts(da: dict, db: dict, what="keys") -> Optional[str]:
+    if da == db:
+        return None
+    missing = sorted(set(da) - set(db), key=repr)
+    extra = sorted(set(db) - set(da), key=repr)
+    changed = sorted((k for k in set(da) & set(db) if da[k] != db[k]), key=repr)
+    parts = []
+    if missing:
+        parts.append(f"{len(missing)} missing {what} {_short(missing)}")
+    if extra:
+        parts.append(f"{len(extra)} unexpected {what} {_short(extra)}")
+    if changed:
+        parts.append(f"{len(changed)} {what} with different values {_short(changed)}")
+    return "; ".join(parts)
+
+
+def unordered(a: Reply, b: Reply, args) -> Optional[str]:
+    """Same aggregate type and the same multiset of (exactly compared) items."""
+    if a.kind != b.kind:
+        return f"reply type {b.kind}, expected {a.kind}"
+    if a.kind in AGGREGATES:
+        ca = sorted(repr(_canon(x)) for x in a.value)
+        cb = sorted(repr(_canon(x)) for x in b.value)
+        if ca != cb:
+            missing = sorted(set(ca) - set(cb))
+            extra = sorted(set(cb) - set(ca))
+            return (f"items differ (ignoring order): {len(missing)} missing "
+                    f"{_short(missing)}, {len(extra)} unexpected {_short(extra)}")
+        return None
+    if a.kind == MAP:
+        return map_unordered(a, b, args)
+    return exact(a, b, args)
+
+
+def _pairs(r: Reply):
+    """Key/value pairs of a RESP3 map or a RESP2 flat array of pairs."""
+    if r.kind == MAP:
+        return list(r.value)
+    if r.kind == ARRAY and len(r.value) % 2 == 0:
+        return list(zip(r.value[0::2], r.value[1::2]))
+    return None
+
+
+def map_unordered(a: Reply, b: Reply, args) -> Optional[str]:
+    if a.kind != b.kind:
+        return f"reply type {b.kind}, expected {a.kind}"
+    pa, pb = _pairs(a), _pairs(b)
+    if pa is None or pb is None:
+        return exact(a, b, args)
+    da = {repr(_canon(k)): _canon(v) for k, v in pa}
+    db = {repr(_canon(k)): _canon(v) for k, v in pb}
+    d = _diff_dicts(da, db)
+    return f"pairs differ (ignoring order): {d}" if d else None
+
+
+# CONFIG parameters whose values are paths, ports or otherwise depend on how
+# the harness started each server rather than on the server's behaviour.
+CONFIG_PER_INSTANCE = {
+    b"dir": "each server runs in its own temporary directory",
+    b"port": "each server listens on its own free port",
+    b"pidfile": "per-instance path",
+    b"logfile": "per-instance path",
+    b"unixsocket": "per-instance path",
+    b"tls-port": "per-instance port",
+    b"cluster-config-file": "per-instance path",
+    b"cluster-port": "derived from port",
+}
+
+
+def config_get(a: Reply, b: Reply, args) -> Optional[str]:
+    """CONFIG GET: pairs compared ignoring order; per-instance parameters
+    (CONFIG_PER_INSTANCE) must be present on both but their values are free."""
+    if a.kind != b.kind:
+        return f"reply type {b.kind}, expected {a.kind}"
+    pa, pb = _pairs(a), _pairs(b)
+    if pa is None or pb is None:
+        return exact(a, b, args)
+
+    def norm(pairs):
+        out = {}
+        for k, v in pairs:
+            if k.value in CONFIG_PER_INSTANCE:
+                v = Reply(v.kind, b"<per-instance>")
+            out[repr(k)] = v
+        return out
+
+    da, db = norm(pa), norm(pb)
+    if da == db:
+        return None
+    missing = sorted(set(da) - set(db))
+    extra = sorted(set(db) - set(da))
+    changed = sorted(k for k in set(da) & set(db) if da[k] != db[k])
+    parts = []
+    if missing:
+        parts.append(f"{len(missing)} missing: {', '.join(missing[:8])}")
+    if extra:
+        parts.append(f"{len(extra)} unexpected: {', '.join(extra[:8])}")
+    if changed:
+        parts.append("different values: " + ", ".join(
+            f"{k}={db[k]!r} (expected {da[k]!r})" for k in changed[:8]))
+    return "; ".join(parts)
+
+
+def _cmd_entry(r: Reply):
+    """Canonical form of one COMMAND/COMMAND INFO entry: everything exact
+    except the subcommand list (element 10), which is a set of entries."""
+    if r.kind == ARRAY and len(r.value) >= 10 and r.value[9].kind == ARRAY:
+        subs = frozenset(_cmd_entry(x) for x in r.value[9].value)
+        return (r.value[:9], subs, r.value[10:])
+    return r
+
+
+def _cmd_name(r: Reply) -> str:
+    if r.kind == ARRAY and r.value and r.value[0].kind == BULK:
+        return r.value[0].text()
+    return repr(r)
+
+
+def command_table(a: Reply, b: Reply, args) -> Optional[str]:
+    """COMMAND / COMMAND INFO: entries exact, except that subcommand lists are
+    compared as sets; without command names the entries are a set too."""
+    if a.kind != ARRAY or b.kind != ARRAY:
+        return exact(a, b, args)
+    named = len(args) > 2  # COMMAND INFO name...
+    if named:
+        if len(a.value) != len(b.value):
+            return f"{len(b.value)} entries, expected {len(a.value)}"
+        for x, y in zip(a.value, b.value):
+            if _cmd_entry(x) != _cmd_entry(y):
+                return f"entry for {_cmd_name(x)} differs: {_entry_difference(x, y)}"
+        return None
+    da = {_cmd_name(x): _cmd_entry(x) for x in a.value}
+    db = {_cmd_name(x): _cmd_entry(x) for x in b.value}
+    if len(da) != len(a.value) or len(db) != len(b.value):
+        return "duplicate command names"
+    d = _diff_dicts(da, db, "commands")
+    if not d:
+        return None
+    ra = {_cmd_name(x): x for x in a.value}
+    rb = {_cmd_name(x): x for x in b.value}
+    changed = sorted(k for k in set(da) & set(db) if da[k] != db[k])
+    if changed:
+        d += f"; first: {changed[0]} {_entry_difference(ra[changed[0]], rb[changed[0]])}"
+    return f"command table differs: {d}"
+
+
+_CMD_FIELDS = ["name", "arity", "flags", "first key", "last key", "step",
+               "acl categories", "tips", "key specs", "subcommands"]
+
+
+def _entry_difference(x: Reply, y: Reply) -> str:
+    if x.kind != ARRAY or y.kind != ARRAY or len(x.value) < 10 or len(y.value) < 10:
+        return first_difference(x, y) or "?"
+    for i in range(9):
+        d = first_difference(x.value[i], y.value[i])
+        if d:
+            return f"{_CMD_FIELDS[i]} {d}"
+    sa = {_cmd_name(s): s for s in x.value[9].value}
+    sb = {_cmd_name(s): s for s in y.value[9].value}
+    if set(sa) != set(sb):
+        return (f"subcommands: missing {sorted(set(sa) - set(sb))[:6]}, "
+                f"unexpected {sorted(set(sb) - set(sa))[:6]}")
+    for k in sorted(sa):
+        if _cmd_entry(sa[k]) != _cmd_entry(sb[k]):
+            return f"subcommand {k}: {_entry_difference(sa[k], sb[k])}"
+    return first_difference(x, y) or "?"
+
+
+def _docs(r: Reply):
+    """name -> doc of a COMMAND DOCS reply; a doc is its field names in order
+    plus the field values, where "subcommands" is again a name -> doc dict."""
+    pairs = _pairs(r)
+    if pairs is None:
+        return r
+    out = {}
+    for k, v in pairs:
+        fields = _pairs(v)
+        if fields is None:
+            out[k.value] = v
+            continue
+        out[k.value] = (tuple(f.value for f, _ in fields),
+                        tuple((f.value, _docs(x) if f.value == b"subcommands" else x)
+                              for f, x in fields))
+    return out
+
+
+def _freeze(x):
+    if isinstance(x, dict):
+        return frozenset((k, _freeze(v)) for k, v in x.items())
+    if isinstance(x, tuple):
+        return tuple(_freeze(i) for i in x)
+    return x
+
+
+def command_docs(a: Reply, b: Reply, args) -> Optional[str]:
+    """COMMAND DOCS: each command's doc exact (fields in order, arguments in
+    order) except that subcommands, and the commands themselves when no
+    names are given, are compared as name -> doc dictionaries."""
+    if a.kind != b.kind or _pairs(a) is None or _pairs(b) is None:
+        return exact(a, b, args)
+    da, db = _docs(a), _docs(b)
+    if len(args) > 2 and [k for k, _ in _pairs(a)] != [k for k, _ in _pairs(b)]:
+        return "documented commands are not in the order requested"
+    fa = {k: _freeze(v) for k, v in da.items()}
+    fb = {k: _freeze(v) for k, v in db.items()}
+    d = _diff_dicts(fa, fb, "commands")
+    if not d:
+        return None
+    changed = sorted(k for k in set(fa) & set(fb) if fa[k] != fb[k])
+    if changed:
+        d += f"; first: {changed[0].decode()}: {_doc_difference(da[changed[0]], db[changed[0]])}"
+    return f"command docs differ: {d}"
+
+
+def _doc_difference(x, y) -> str:
+    if not (isinstance(x, tuple) and isinstance(y, tuple)):
+        return "?"
+    if x[0] != y[0]:
+        return (f"fields {[f.decode() for f in y[0]]} instead of "
+                f"{[f.decode() for f in x[0]]}")
+    for (f, vx), (_, vy) in zip(x[1], y[1]):
+        if _freeze(vx) != _freeze(vy):
+            if isinstance(vx, dict) and isinstance(vy, dict):
+                if set(vx) != set(vy):
+                    return (f"{f.decode()}: missing {sorted(set(vx) - set(vy))[:5]}, "
+                            f"unexpected {sorted(set(vy) - set(vx))[:5]}")
+                k = next(k for k in sorted(vx) if _freeze(vx[k]) != _freeze(vy[k]))
+                return f"{f.decode()} {k.decode()}: {_doc_difference(vx[k], vy[k])}"
+            if isinstance(vx, Reply) and isinstance(vy, Reply):
+                return f"{f.decode()} {first_difference(vx, vy)}"
+            return f"{f.decode()} differs"
+    return "?"
+
+
+def _text(r: Reply) -> Optional[bytes]:
+    if r.kind in (BULK, SIMPLE):
+        return r.value
+    if r.kind == VERBATIM:
+        return r.value[1]
+    return None
+
+
+def info_sections(a: Reply, b: Reply, args) -> Optional[str]:
+    """INFO: same reply type and the same "# Section" headers in the same
+    order.  Field values are counters, sizes, pids, times: they differ."""
+    if a.kind != b.kind:
+        return f"reply type {b.kind}, expected {a.kind}"
+    ta, tb = _text(a), _text(b)
+    if ta is None or tb is None:
+        return shape(a, b, args)
+    ha = [l for l in ta.split(b"\r\n") if l.startswith(b"#")]
+    hb = [l for l in tb.split(b"\r\n") if l.startswith(b"#")]
+    if ha != hb:
+        return f"INFO sections {hb}, expected {ha}"
+    if not tb.endswith(b"\r\n") and ta.endswith(b"\r\n"):
+        return "INFO text does not end with CRLF"
+    return None
+
+
+# CLIENT LIST / CLIENT INFO fields whose values legitimately differ between two
+# processes (ids, addresses, file descriptors, ages, buffer and memory sizes).
+CLIENT_VOLATILE_FIELDS = {
+    b"id", b"addr", b"laddr", b"fd", b"age", b"idle", b"qbuf", b"qbuf-free",
+    b"argv-mem", b"multi-mem", b"rbs", b"rbp", b"obl", b"oll", b"omem",
+    b"tot-mem",
+}
+
+
+def _client_lines(t: bytes):
+    out = []
+    for line in t.split(b"\n"):
+        if not line:
+            continue
+        fields = []
+        for tok in line.split(b" "):
+            k, _, v = tok.partition(b"=")
+            fields.append((k, v))
+        out.append(fields)
+    return out
+
+
+def client_list(a: Reply, b: Reply, args) -> Optional[str]:
+    """CLIENT LIST/INFO: same reply type, same number of lines, the same field
+    names in the same order, and equal values except CLIENT_VOLATILE_FIELDS."""
+    if a.kind != b.kind:
+        return f"reply type {b.kind}, expected {a.kind}"
+    ta, tb = _text(a), _text(b)
+    if ta is None or tb is None:
+        return exact(a, b, args)
+    if ta.endswith(b"\n") != tb.endswith(b"\n"):
+        return "trailing newline differs"
+    la, lb = _client_lines(ta), _client_lines(tb)
+    if len(la) != len(lb):
+        return f"{len(lb)} client lines, expected {len(la)}"
+    for i, (fa, fb) in enumerate(zip(la, lb)):
+        na, nb = [k for k, _ in fa], [k for k, _ in fb]
+        if na != nb:
+            missing = [k.decode() for k in na if k not in nb]
+            extra = [k.decode() for k in nb if k not in na]
+            if missing or extra:
+                return (f"line {i + 1}: missing fields {missing}, unexpected "
+                        f"fields {extra}")
+            j = next(j for j, (x, y) in enumerate(zip(na, nb)) if x != y)
+            return (f"line {i + 1}: field order differs from field {j + 1}: "
+                    f"{[k.decode() for k in nb[j:j + 4]]} instead of "
+                    f"{[k.decode() for k in na[j:j + 4]]}")
+        for (k, va), (_, vb) in zip(fa, fb):
+            if k not in CLIENT_VOLATILE_FIELDS and va != vb:
+                return f"line {i + 1}: {k.decode()}={vb!r}, expected {va!r}"
+    return None
+
+
+def hello(a: Reply, b: Reply, args) -> Optional[str]:
+    """HELLO: the map/array is compared exactly except the value of "id"
+    (client ids depend on how many connections each server has seen)."""
+    pa, pb = _pairs(a), _pairs(b)
+    if a.kind != b.kind or pa is None or pb is None:
+        return exact(a, b, args)
+    if [k for k, _ in pa] != [k for k, _ in pb]:
+        return f"HELLO fields {[k.text() for k, _ in pb]}, expected {[k.text() for k, _ in pa]}"
+    for (k, va), (_, vb) in zip(pa, pb):
+        if k.value == b"id":
+            if va.kind != vb.kind:
+                return f"id type {vb.kind}, expected {va.kind}"
+        elif va != vb:
+            return f"HELLO {k.text()}: {vb!r}, expected {va!r}"
+    return None
+
+
+def time_reply(a: Reply, b: Reply, args) -> Optional[str]:
+    """TIME: two bulk strings of digits (seconds, microseconds < 1e6)."""
+    d = shape(a, b, args)
+    if d:
+        return d
+    secs, usecs = b.value
+    if not (secs.value.isdigit() and usecs.value.isdigit()
+            and int(usecs.value) < 1_000_000):
+        return f"TIME fields not seconds/microseconds: {b!r}"
+    if abs(int(secs.value) - int(a.value[0].value)) > 5:
+        return "TIME seconds more than 5s apart from the reference"
+    return None
+
+
+def tolerance(a: Reply, b: Reply, args, tol: int = 0) -> Optional[str]:
+    """Integers within +-tol of each other; negative sentinel values (-1 no
+    expiry, -2 no key) must be equal."""
+    if a.kind != INTEGER or b.kind != INTEGER:
+        return exact(a, b, args)
+    if a.value < 0 or b.value < 0:
+        return exact(a, b, args)
+    if abs(a.value - b.value) > tol:
+        return f"{b.value} differs from {a.value} by more than {tol}"
+    return None
+
+
+def scan(a: Reply, b: Reply, args) -> Optional[str]:
+    """SCAN: cursors are opaque; the elements of one call depend on the table
+    layout.  Shape [cursor, [keys...]] must match; when the call started at
+    cursor 0 and both returned cursor 0, the scan was complete in one call and
+    the keys must match ignoring order."""
+    if a.kind != ARRAY or b.kind != ARRAY or len(a.value) != 2 or len(b.value) != 2:
+        return exact(a, b, args)
+    ca, ka = a.value
+    cb, kb = b.value
+    if cb.kind != BULK or not cb.value.isdigit():
+        return f"cursor is not a bulk string of digits: {cb!r}"
+    if kb.kind != ARRAY:
+        return f"keys reply type {kb.kind}, expected array"
+    if (len(args) > 1 and args[1] == b"0" and ca.value == b"0"
+            and cb.value == b"0"):
+        return unordered(ka, kb, args)
+    return None
+
+
+def debug_object(a: Reply, b: Reply, args) -> Optional[str]:
+    """DEBUG OBJECT: "Value at:<address> refcount:.. encoding:.. serializedlength:..
+    lru:.. lru_seconds_idle:..": the address and LRU clock values differ;
+    the other fields are compared."""
+    if a.kind != SIMPLE or b.kind != SIMPLE:
+        return exact(a, b, args)
+
+    def fields(t):
+        t = re.sub(rb"^Value at:\S+ ", b"", t)
+        return [tuple(f.split(b":", 1)) for f in t.split(b" ")]
+
+    fa, fb = fields(a.value), fields(b.value)
+    if [f[0] for f in fa] != [f[0] for f in fb]:
+        return f"DEBUG OBJECT fields differ: {b.value!r}"
+    for x, y in zip(fa, fb):
+        if x[0] not in (b"lru", b"lru_seconds_idle") and x != y:
+            return f"DEBUG OBJECT {x[0].decode()}: {y!r}, expected {x!r}"
+    return None
+
+
+_MONITOR_RE = re.compile(rb"^\d+\.\d{6} \[(\d+) ([^\]]+)\] (.*)$", re.S)
+
+
+def monitor_line(a: Reply, b: Reply, args) -> Optional[str]:
+    """A MONITOR feed line "+<unix time>.<usec> [<db> <client addr>] "cmd" ...":
+    the timestamp and the client's address:port differ; db and the quoted
+    command must match.  Anything that is not a monitor line is exact."""
+    if a.kind == SIMPLE and b.kind == SIMPLE:
+        ma, mb = _MONITOR_RE.match(a.value), _MONITOR_RE.match(b.value)
+        if ma and mb:
+            if ma.group(1) != mb.group(1) or ma.group(3) != mb.group(3):
+                return (f"monitor line: db {mb.group(1)!r} command {mb.group(3)!r}, "
+                        f"expected db {ma.group(1)!r} command {ma.group(3)!r}")
+            if ma.group(2).startswith(b"127.0.0.1:") != mb.group(2).startswith(b"127.0.0.1:") \
+                    and ma.group(2) != b"lua":
+                return "monitor line client address differs in kind"
+            return None
+    return exact(a, b, args)
+
+
+def shoal_only_ok_or_error(a: Reply, b: Reply, args) -> Optional[str]:
+    """The reference does not have this command/subcommand; shoal's reply is
+    accepted if it is +OK or an error (checked here, not against Redis)."""
+    if b.kind == SIMPLE and b.value == b"OK":
+        return None
+    if b.is_error:
+        return None
+    return f"expected +OK or an error, got {b!r}"
+
+
+COMPARATORS: dict[str, Comparator] = {
+    "exact": exact,
+    "type": same_type,
+    "shape": shape,
+    "unordered": unordered,
+    "map-unordered": map_unordered,
+    "config-get": config_get,
+    "command-table": command_table,
+    "command-docs": command_docs,
+    "info-sections": info_sections,
+    "client-list": client_list,
+    "hello": hello,
+    "time": time_reply,
+    "tolerance": tolerance,
+    "scan": scan,
+    "debug-object": debug_object,
+    "monitor-line": monitor_line,
+    "shoal-only": shoal_only_ok_or_error,
+}
+
+# Comparators that may accept an error reply on one side (they check that
+# themselves); all others go through the "errors are exact" guard.
+_ERROR_AWARE = {"shoal-only"}
+
+
+# ---------------------------------------------------------------------------
+# The rules
+# ---------------------------------------------------------------------------
+
+RULES: list[Rule] = [
+    # --- ordering that Redis itself does not define -------------------------
+    Rule(("KEYS",), "unordered",
+         "KEYS returns keys in hash-table order, which Redis does not define"),
+    Rule(("SCAN",), "scan",
+         "SCAN cursors encode the hash-table position; one call's keys depend on "
+         "the table layout (full scans are compared as sets with @scanall)"),
+    Rule(("@SCANALL",), "unordered",
+         "harness directive: a complete SCAN iteration; SCAN guarantees which "
+         "keys are returned, not their order or duplicates-free-ness (duplicates "
+         "are removed by the harness before comparison)"),
+    Rule(("RANDOMKEY",), "type",
+         "RANDOMKEY picks a random key: only nil-vs-key (the reply type) is fixed"),
+    Rule(("COMMAND",), "command-table",
+         "COMMAND (no subcommand) lists commands, and each command its "
+         "subcommands, in hash-table order"),
+    Rule(("COMMAND", "LIST"), "unordered",
+         "COMMAND LIST lists commands in command-table hash order"),
+    Rule(("COMMAND", "DOCS"), "command-docs",
+         "COMMAND DOCS lists subcommands (and, without names, commands) in "
+         "hash-table order; with names the order requested is checked"),
+    Rule(("COMMAND", "INFO"), "command-table",
+         "COMMAND INFO lists subcommands (and, without names, commands) in "
+         "hash-table order; with names the order requested is checked"),
+    Rule(("COMMAND", "COUNT"), "exact", "overrides the COMMAND rule: exact"),
+    Rule(("COMMAND", "GETKEYS"), "exact", "overrides the COMMAND rule: exact"),
+    Rule(("COMMAND", "GETKEYSANDFLAGS"), "exact", "overrides the COMMAND rule: exact"),
+    Rule(("COMMAND", "HELP"), "exact", "overrides the COMMAND rule: exact"),
+    Rule(("CONFIG", "GET"), "config-get",
+         "CONFIG GET returns pairs in config-dict order (undefined); values of "
+         "per-instance parameters (paths, ports) differ by construction"),
+
+    # --- per-process facts: compared by type or shape ------------------------
+    Rule(("INFO",), "info-sections",
+         "INFO values are counters, sizes, pids and times of each process; the "
+         "section headers are compared"),
+    Rule(("CLIENT", "LIST"), "client-list",
+         "client ids, addresses, fds, ages and buffer sizes differ per process"),
+    Rule(("CLIENT", "INFO"), "client-list",
+         "client ids, addresses, fds, ages and buffer sizes differ per process"),
+    Rule(("CLIENT", "ID"), "type",
+         "client ids depend on how many connections each server has accepted "
+         "(the harness's readiness probes included)"),
+    Rule(("HELLO",), "hello",
+         "HELLO includes the client id, which differs per process"),
+    Rule(("TIME",), "time", "the clock moves"),
+    Rule(("LASTSAVE",), "type",
+         "LASTSAVE is the start time of each process when nothing was saved"),
+    Rule(("TTL",), "tolerance",
+         "TTL is rounded from the remaining ms, which depends on when each "
+         "server ran the command", tolerance=1),
+    Rule(("EXPIRETIME",), "tolerance",
+         "relative expiries set a few ms apart on the two servers can straddle "
+         "a second", tolerance=1),
+    Rule(("PTTL",), "tolerance",
+         "remaining ms depend on when each server ran the commands", tolerance=250),
+    Rule(("PEXPIRETIME",), "tolerance",
+         "absolute ms of a relative expiry depends on when each server ran it",
+         tolerance=250),
+    Rule(("OBJECT", "IDLETIME"), "type", "idle time depends on timing"),
+    Rule(("OBJECT", "FREQ"), "type",
+         "the LFU counter is probabilistic and decays with time"),
+    Rule(("DEBUG", "OBJECT"), "debug-object",
+         "DEBUG OBJECT shows a memory address and LRU clock values"),
+    Rule(("MEMORY", "USAGE"), "type",
+         "memory usage per key is allocator- and layout-specific; shoal is "
+         "meant to use less"),
+    Rule(("MEMORY", "STATS"), "type", "allocator statistics differ"),
+    Rule(("MEMORY", "DOCTOR"), "type", "free-text report about this process"),
+    Rule(("MEMORY", "MALLOC-STATS"), "type", "allocator-specific text"),
+    Rule(("LATENCY", "LATEST"), "type",
+         "latency events depend on how long each process took"),
+    Rule(("LATENCY", "HISTORY"), "type",
+         "latency events depend on how long each process took"),
+    Rule(("LATENCY", "DOCTOR"), "type", "free-text report about this process"),
+    Rule(("LATENCY", "RESET"), "type",
+         "number of event series reset depends on timing"),
+    Rule(("SLOWLOG", "GET"), "type",
+         "slow log entries hold times, durations and client addresses"),
+    Rule(("SLOWLOG", "LEN"), "type", "which commands were slow depends on timing"),
+    Rule(("@READ",), "monitor-line",
+         "harness directive: a pushed/streamed reply; MONITOR lines carry a "
+         "timestamp and the client's address:port"),
+
+    # --- deliberate extensions beyond Redis 7.0.15 -----------------------------
+    Rule(("CLIENT", "SETINFO"), "shoal-only",
+         "CLIENT SETINFO is a Redis 7.2 subcommand (sent by redis-py and other "
+         "current clients on connect) that the issue asks shoal to support; "
+         "7.0.15 answers 'unknown subcommand'"),
+]
+
+
+def rule_for(args) -> Optional[Rule]:
+    """The rule with the longest command prefix matching args, or None."""
+    up = [a.upper() if isinstance(a, bytes) else str(a).upper().encode() for a in args]
+    best = None
+    for r in RULES:
+        n = len(r.command)
+        if len(up) >= n and all(up[i] == r.command[i].encode() for i in range(n)):
+            if best is None or n > len(best.command):
+                best = r
+    return best
+
+
+def compare(ref: Reply, got: Reply, args) -> tuple[Optional[str], Optional[Rule]]:
+    """Compare one reference reply with one shoal reply for command ``args``.
+
+    Returns (explanation or None, rule used or None)."""
+    rule = rule_for(args)
+    if rule is None:
+        return exact(ref, got, args), None
+    if rule.compare not in _ERROR_AWARE and (ref.is_error or got.is_error):
+        return (None if ref == got else
+                "errors are always exact: " + first_difference(ref, got)), rule
+    fn = COMPARATORS[rule.compare]
+    if rule.compare == "tolerance":
+        return tolerance(ref, got, args, rule.tolerance), rule
+    return fn(ref, got, args), rule
