@@ -12,7 +12,7 @@ use crate::server::{unix_ms, unix_us, Server};
 fn resolve(srv: &Server, c: &mut ClientState, args: &[&[u8]]) -> Option<&'static CommandSpec> {
     let Some(spec) = srv.commands.get(args[0]) else {
         let mut listed = String::new();
-        for a in &args[1..] {
+        for a in args[1..].iter().map(|a| until_nul(a)) {
             if listed.len() >= 128 {
                 break;
             }
@@ -21,7 +21,7 @@ fn resolve(srv: &Server, c: &mut ClientState, args: &[&[u8]]) -> Option<&'static
             let cut: String = text.chars().take(room).collect();
             listed.push_str(&format!("'{cut}' "));
         }
-        let name: String = String::from_utf8_lossy(args[0]).chars().take(128).collect();
+        let name: String = String::from_utf8_lossy(until_nul(args[0])).chars().take(128).collect();
         c.out.error(&format!(
             "ERR unknown command '{name}', with args beginning with: {listed}"
         ));
@@ -41,6 +41,12 @@ fn resolve(srv: &Server, c: &mut ClientState, args: &[&[u8]]) -> Option<&'static
             None
         }
     }
+}
+
+/// The bytes before the first NUL: Redis formats these messages with C's `%s`,
+/// which stops at a NUL byte.
+pub fn until_nul(a: &[u8]) -> &[u8] {
+    a.iter().position(|&b| b == 0).map_or(a, |i| &a[..i])
 }
 
 /// Whether CLIENT PAUSE holds this command back.
@@ -112,14 +118,15 @@ fn run(srv: &mut Server, c: &mut ClientState, args: &[&[u8]]) {
     let Some(handler) = spec.handler else {
         return;
     };
-    if !srv.monitors.is_empty() && !spec.has(flag::ADMIN | flag::SKIP_MONITOR) {
-        feed_monitors(srv, c, args);
-    }
     c.last_cmd = spec.name;
     let errors_before = c.out.has_errors();
     let started = clock::now();
     handler(&mut Ctx { srv, client: c }, args);
     let micros = clock::micros_since(started);
+    // Like Redis 7, MONITOR sees a command after it ran (SELECT shows its new db).
+    if !srv.monitors.is_empty() && !spec.has(flag::ADMIN | flag::SKIP_MONITOR) {
+        feed_monitors(srv, c, args);
+    }
     // A command that parked its client changed nothing: it must not wake anyone
     // (a parked command that is re-run and parks again would otherwise loop).
     if spec.has(flag::WRITE) && !srv.blocking.is_empty() && c.block_request.is_none() {

@@ -449,7 +449,7 @@ impl EventLoop {
     /// Runs parked commands whose keys got data, first blocked first served, and
     /// answers parked clients whose timeout passed.
     fn serve_blocked(&mut self, srv: &mut Server) {
-        if srv.blocking.is_empty() {
+        if srv.blocking.is_empty() && srv.unblock_requests.is_empty() {
             return;
         }
         while let Some((db, key)) = srv.blocking.next_ready() {
@@ -477,15 +477,25 @@ impl EventLoop {
             }
         }
         let now = unix_ms();
-        for id in srv.blocking.take_expired(now) {
+        let timed_out = srv.blocking.take_expired(now).into_iter().map(|id| (id, false));
+        let unblocked: Vec<(u64, bool)> = timed_out.chain(std::mem::take(&mut srv.unblock_requests)).collect();
+        for (id, with_error) in unblocked {
             let Some(idx) = srv.clients.index_of(id) else {
                 continue;
             };
             let Some(mut c) = srv.clients.take(idx) else {
                 continue;
             };
+            if c.state.blocked.is_none() {
+                srv.clients.put_back(idx, c);
+                continue;
+            }
             unpark(srv, &mut c.state);
-            c.state.out.null_array();
+            if with_error {
+                c.state.out.error("UNBLOCKED client unblocked via CLIENT UNBLOCK");
+            } else {
+                c.state.out.null_array();
+            }
             process_commands(srv, &mut c, idx, &mut self.paused);
             self.finish(srv, idx, c);
         }
@@ -544,11 +554,13 @@ impl EventLoop {
 pub fn process_commands(srv: &mut Server, c: &mut Client, idx: usize, paused: &mut Vec<usize>) {
     // One clock read per batch: commands of one pipeline share their time.
     srv.now_ms = unix_ms();
-    let limits = Limits {
-        max_bulk_len: srv.config.proto_max_bulk_len,
-        unauthenticated: !c.state.authenticated && srv.auth_required(),
-    };
     loop {
+        // Recomputed per command: an AUTH earlier in the same pipeline lifts the
+        // unauthenticated limits for what follows it.
+        let limits = Limits {
+            max_bulk_len: srv.config.proto_max_bulk_len,
+            unauthenticated: !c.state.authenticated && srv.auth_required(),
+        };
         if c.state.close_after_reply
             || c.state.close_asap
             || c.state.paused_command.is_some()

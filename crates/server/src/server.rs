@@ -144,6 +144,8 @@ pub struct Server {
     pub monitors: Vec<u64>,
     pub pause: Option<(PauseKind, i64)>,
     pub blocking: crate::blocking::Blocking,
+    /// CLIENT UNBLOCK requests: (client id, reply with an error).
+    pub unblock_requests: Vec<(u64, bool)>,
     pub shutdown_requested: bool,
     pub active_expire_enabled: bool,
     pub last_save_unix: i64,
@@ -180,6 +182,7 @@ impl Server {
             monitors: Vec::new(),
             pause: None,
             blocking: Default::default(),
+            unblock_requests: Vec::new(),
             shutdown_requested: false,
             active_expire_enabled: true,
             last_save_unix: now / 1000,

@@ -307,8 +307,17 @@ impl Db {
     }
 
     /// One SCAN step: whole slots from `cursor` on until at least `count` keys were
-    /// visited. `filter` decides which visited entries are returned.
-    pub fn scan(&self, cursor: u64, count: usize, now_ms: i64, mut filter: impl FnMut(&Entry) -> bool) -> ScanPage {
+    /// visited. `filter` decides which visited entries are returned. Expired keys
+    /// met on the way are not returned but listed in `expired`, so the caller can
+    /// delete them as Redis's SCAN does.
+    pub fn scan(
+        &self,
+        cursor: u64,
+        count: usize,
+        now_ms: i64,
+        expired: &mut Vec<Vec<u8>>,
+        mut filter: impl FnMut(&Entry) -> bool,
+    ) -> ScanPage {
         let mut keys = Vec::new();
         if self.slots.is_empty() {
             return ScanPage { next_cursor: 0, keys };
@@ -320,7 +329,9 @@ impl Db {
         while slot < SLOTS && visited < count {
             for e in self.slots[slot].table.iter() {
                 visited += 1;
-                if !e.is_expired(now_ms) && filter(e) {
+                if e.is_expired(now_ms) {
+                    expired.push(e.key().to_vec());
+                } else if filter(e) {
                     keys.push(e.key().to_vec());
                 }
             }
@@ -488,7 +499,7 @@ mod tests {
         let mut cursor = 0;
         let mut extra = 0;
         loop {
-            let page = db.scan(cursor, 10, 0, |_| true);
+            let page = db.scan(cursor, 10, 0, &mut Vec::new(), |_| true);
             seen.extend(page.keys);
             // Grow the table while scanning.
             for _ in 0..50 {

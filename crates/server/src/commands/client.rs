@@ -67,7 +67,7 @@ fn lossy(b: &Option<Vec<u8>>) -> String {
 }
 
 /// One CLIENT LIST line (with its trailing newline), in Redis 7.0's field
-/// order, plus `lib-name` and `lib-ver` at the end as Redis 7.2 prints them.
+/// order. (Redis 7.2 adds `lib-name`/`lib-ver`; 7.0.15, our reference, does not.)
 fn client_line(c: &Conn, now_ms: i64) -> String {
     let st = c.state;
     let out_cap = st.out.buf.capacity();
@@ -78,7 +78,7 @@ fn client_line(c: &Conn, now_ms: i64) -> String {
         s,
         "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 \
          qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl={} oll=0 omem={} tot-mem={} \
-         events={} cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
+         events={} cmd={} user={} redir=-1 resp={}",
         st.id,
         st.addr,
         st.laddr,
@@ -100,8 +100,6 @@ fn client_line(c: &Conn, now_ms: i64) -> String {
         st.last_cmd,
         st.user,
         if st.out.is_resp3() { 3 } else { 2 },
-        lossy(&st.lib_name),
-        lossy(&st.lib_ver),
     );
     s
 }
@@ -559,6 +557,8 @@ pub fn help(ctx: &mut Ctx, _args: &[&[u8]]) {
             "    Control the replies sent to the current connection.",
             "SETNAME <name>",
             "    Assign the name <name> to the current connection.",
+            "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+            "    Unblock the specified blocked client.",
             "SETINFO <option> <value>",
             "    Set client meta attr. Options are:",
             "    * LIB-NAME: the client lib name.",
@@ -567,6 +567,40 @@ pub fn help(ctx: &mut Ctx, _args: &[&[u8]]) {
             "    Protect current client connection from eviction.",
         ],
     );
+}
+
+/// CLIENT UNBLOCK id [TIMEOUT|ERROR]: answers 1 if the client was blocked; the
+/// event loop then replies to it (timeout reply, or the UNBLOCKED error).
+pub fn unblock(ctx: &mut Ctx, args: &[&[u8]]) {
+    let with_error = match args.get(3) {
+        None => false,
+        Some(a) if eq_ic(a, "timeout") => false,
+        Some(a) if eq_ic(a, "error") => true,
+        Some(_) => {
+            ctx.out().error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+            return;
+        }
+    };
+    if args.len() > 4 {
+        ctx.out().error(crate::commands::err::SYNTAX);
+        return;
+    }
+    let Some(id) = crate::commands::parse_int(args[2]) else {
+        ctx.out().error(crate::commands::err::NOT_INT);
+        return;
+    };
+    let srv = &mut *ctx.srv;
+    let blocked = u64::try_from(id)
+        .ok()
+        .and_then(|id| srv.clients.index_of(id).map(|idx| (id, idx)))
+        .filter(|&(_, idx)| srv.clients.get_mut(idx).is_some_and(|c| c.state.blocked.is_some()));
+    match blocked {
+        Some((id, _)) => {
+            srv.unblock_requests.push((id, with_error));
+            ctx.out().int(1);
+        }
+        None => ctx.out().int(0),
+    }
 }
 
 #[cfg(test)]

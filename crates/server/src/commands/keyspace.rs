@@ -198,10 +198,16 @@ pub fn scan(ctx: &mut Ctx, args: &[&[u8]]) {
         i += 2;
     }
     let now = ctx.now();
-    let page = ctx.db().scan(cursor, count, now, |e| {
+    let mut expired = Vec::new();
+    let page = ctx.db().scan(cursor, count, now, &mut expired, |e| {
         pattern.is_none_or(|p| p == b"*" || shoal_util::glob::glob_match(p, e.key(), false))
             && type_filter.is_none_or(|t| t.eq_ignore_ascii_case(e.value.type_name().as_bytes()))
     });
+    for key in expired {
+        // Reading an expired key through the lookup path deletes and counts it.
+        let db = ctx.client.db;
+        lookup_write(ctx.srv, db, &key);
+    }
     let out = ctx.out();
     out.array(2);
     out.bulk(page.next_cursor.to_string().as_bytes());

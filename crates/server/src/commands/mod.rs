@@ -323,6 +323,7 @@ pub fn wrong_arity(out: &mut Reply, fullname: &str) {
 
 /// The standard reply to an unknown subcommand.
 pub fn unknown_subcommand(out: &mut Reply, sub: &[u8], parent: &str) {
+    let sub = crate::dispatch::until_nul(sub);
     out.error(&format!(
         "ERR unknown subcommand '{}'. Try {} HELP.",
         String::from_utf8_lossy(&sub[..sub.len().min(128)]),

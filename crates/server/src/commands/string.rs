@@ -72,7 +72,7 @@ impl<'a> ExpireArgs<'a> {
                 if i + 1 < args.len()
                     && !self.keep_ttl
                     && !self.persist
-                    && self.unit.map_or(true, |(u, _)| u == unit) =>
+                    && self.unit.is_none_or(|(u, _)| u == unit) =>
             {
                 self.unit = Some((unit, args[i + 1]));
                 2
@@ -310,7 +310,7 @@ pub fn mget(ctx: &mut Ctx, args: &[&[u8]]) {
 }
 
 pub fn mset(ctx: &mut Ctx, args: &[&[u8]]) {
-    if args.len() % 2 == 0 {
+    if args.len().is_multiple_of(2) {
         super::wrong_arity(ctx.out(), "mset");
         return;
     }
@@ -321,7 +321,7 @@ pub fn mset(ctx: &mut Ctx, args: &[&[u8]]) {
 }
 
 pub fn msetnx(ctx: &mut Ctx, args: &[&[u8]]) {
-    if args.len() % 2 == 0 {
+    if args.len().is_multiple_of(2) {
         super::wrong_arity(ctx.out(), "msetnx");
         return;
     }
@@ -604,7 +604,7 @@ pub fn lcs(ctx: &mut Ctx, args: &[&[u8]]) {
     }
     let (a, b) = (&strings[0], &strings[1]);
     let limit = ctx.srv.config.proto_max_bulk_len;
-    if shoal_util::lcs::lcs_table_bytes(a.len(), b.len()).map_or(true, |n| n as u64 > limit) {
+    if shoal_util::lcs::lcs_table_bytes(a.len(), b.len()).is_none_or(|n| n as u64 > limit) {
         ctx.out()
             .error("ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len");
         return;
