@@ -363,7 +363,7 @@ impl ListValue {
                 break;
             }
             let items = self.nodes[ni].items();
-            if !items.iter().any(|it| *it == value) {
+            if !items.contains(&value) {
                 continue;
             }
             let mut kept: Vec<Vec<u8>> = Vec::with_capacity(items.len());
@@ -387,7 +387,7 @@ impl ListValue {
             touched.push((ni, kept));
         }
         // Rebuild from the highest node index so earlier indexes stay valid.
-        touched.sort_by(|a, b| b.0.cmp(&a.0));
+        touched.sort_by_key(|t| std::cmp::Reverse(t.0));
         for (ni, kept) in touched {
             self.rebuild_node(ni, kept, limit);
         }
