@@ -506,6 +506,9 @@ impl EventLoop {
         let now = unix_ms();
         srv.now_ms = now;
         srv.lru_clock = (now / 1000) as u32;
+        for db in srv.keyspace.dbs.iter_mut() {
+            db.lru_clock = srv.lru_clock;
+        }
         let sig = SHUTDOWN_SIGNAL.swap(0, Ordering::SeqCst);
         if sig != 0 {
             let name = if sig == libc::SIGINT { "SIGINT" } else { "SIGTERM" };

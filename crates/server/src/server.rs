@@ -164,9 +164,13 @@ impl Server {
         let run_id: String = (0..40)
             .map(|_| char::from_digit(rng.below(16) as u32, 16).unwrap())
             .collect();
+        let mut keyspace = Keyspace::new(databases);
+        for db in keyspace.dbs.iter_mut() {
+            db.lru_clock = (now / 1000) as u32;
+        }
         Server {
             config,
-            keyspace: Keyspace::new(databases),
+            keyspace,
             lazyfree: LazyFree::new(),
             commands: CommandTable::new(),
             clients: Clients::default(),

@@ -51,6 +51,11 @@ pub fn run(args: &[String]) -> i32 {
     }
     let config = match Config::from_args(args) {
         Ok(c) => c,
+        Err(e @ shoal_config::ConfigError::Open { .. }) => {
+            // Redis reports this one as a log line on standard output.
+            warning!("{e}");
+            return 1;
+        }
         Err(e) => {
             eprintln!("{e}");
             return 1;
@@ -61,7 +66,19 @@ pub fn run(args: &[String]) -> i32 {
     }
     let level = log::Level::parse(config.loglevel.name()).unwrap_or(log::Level::Notice);
     let syslog = if config.syslog_enabled {
-        Some((config.syslog_ident.as_str(), libc::LOG_LOCAL0))
+        use shoal_config::SyslogFacility as F;
+        let facility = match config.syslog_facility {
+            F::User => libc::LOG_USER,
+            F::Local0 => libc::LOG_LOCAL0,
+            F::Local1 => libc::LOG_LOCAL1,
+            F::Local2 => libc::LOG_LOCAL2,
+            F::Local3 => libc::LOG_LOCAL3,
+            F::Local4 => libc::LOG_LOCAL4,
+            F::Local5 => libc::LOG_LOCAL5,
+            F::Local6 => libc::LOG_LOCAL6,
+            F::Local7 => libc::LOG_LOCAL7,
+        };
+        Some((config.syslog_ident.as_str(), facility))
     } else {
         None
     };
@@ -109,6 +126,7 @@ pub fn run(args: &[String]) -> i32 {
         Ok(l) => l,
         Err(_) => return 1,
     };
+    crate::commands::server::record_startup_memory();
     notice!("Server initialized");
     log_ready();
     let result = event_loop.run(&mut srv);

@@ -85,6 +85,8 @@ pub struct Db {
     expire_cursor: usize,
     /// When false, lookups don't remove expired keys (replicas; set by the server).
     pub expire_on_lookup: bool,
+    /// The server's LRU clock (seconds), stamped on keys as they are created.
+    pub lru_clock: u32,
 }
 
 impl Default for Db {
@@ -108,6 +110,7 @@ impl Db {
             volatile: 0,
             expire_cursor: 0,
             expire_on_lookup: true,
+            lru_clock: 0,
         }
     }
 
@@ -203,7 +206,7 @@ impl Db {
             key: SmallBytes::new(key),
             value,
             expire_at: NO_EXPIRE,
-            lru: 0,
+            lru: self.lru_clock,
             flags: 0,
         });
         slot.table.insert_unique(hash, entry, |e| hasher.hash_one(e.key()));
@@ -276,6 +279,7 @@ impl Db {
     pub fn take_all(&mut self) -> Db {
         let mut fresh = Db::new();
         fresh.expire_on_lookup = self.expire_on_lookup;
+        fresh.lru_clock = self.lru_clock;
         std::mem::replace(self, fresh)
     }
 

@@ -282,6 +282,7 @@ pub fn getdel(ctx: &mut Ctx, args: &[&[u8]]) {
     }
     let old = ctx.db().remove(args[1]).expect("found above");
     reply_string(ctx, Some(&old.value));
+    dispose(ctx.srv, old.value);
 }
 
 pub fn getset(ctx: &mut Ctx, args: &[&[u8]]) {
