@@ -17,6 +17,8 @@ pub struct Blocking {
     ready: VecDeque<(usize, Vec<u8>)>,
     /// (deadline ms, client id) of clients with a timeout.
     deadlines: BTreeSet<(i64, u64)>,
+    /// Parked clients (INFO `blocked_clients`).
+    clients: usize,
 }
 
 impl Blocking {
@@ -29,7 +31,14 @@ impl Blocking {
         self.waiting.len()
     }
 
+    /// Parked clients right now.
+    pub fn blocked_clients(&self) -> usize {
+        self.clients
+    }
+
+    /// Parks client `id` on `keys` (called once per parking).
     pub fn add(&mut self, id: u64, db: usize, keys: &[Vec<u8>], deadline_ms: Option<i64>) {
+        self.clients += 1;
         for k in keys {
             let q = self.waiting.entry((db, k.clone())).or_default();
             if !q.contains(&id) {
@@ -41,7 +50,9 @@ impl Blocking {
         }
     }
 
+    /// Unparks client `id` (called once per unparking).
     pub fn remove(&mut self, id: u64, db: usize, keys: &[Vec<u8>], deadline_ms: Option<i64>) {
+        self.clients -= 1;
         for k in keys {
             let slot = (db, k.clone());
             if let Some(q) = self.waiting.get_mut(&slot) {

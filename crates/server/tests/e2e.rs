@@ -281,3 +281,62 @@ fn config_file_with_include_and_overrides_then_daemonize() {
     assert!(parts[0].ends_with(":M"), "{first}");
     assert!(first.contains(" * Ready"), "{first}");
 }
+
+#[test]
+fn blpop_is_served_first_blocked_first_and_times_out() {
+    let s = start(&[]);
+    let mut first = client(&s);
+    let mut second = client(&s);
+    let mut pusher = client(&s);
+    let t1 = std::thread::spawn(move || {
+        let r: (String, String) = redis::cmd("BLPOP").arg("jobs").arg(0).query(&mut first).unwrap();
+        r
+    });
+    // Make sure the first client is parked before the second one.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let blocked = |c: &mut redis::Connection| -> i64 {
+        let info: String = redis::cmd("INFO").arg("clients").query(c).unwrap();
+        info.lines()
+            .find_map(|l| l.strip_prefix("blocked_clients:"))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(-1)
+    };
+    while blocked(&mut pusher) < 1 {
+        assert!(Instant::now() < deadline, "first client never blocked");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let t2 = std::thread::spawn(move || {
+        let r: (String, String) = redis::cmd("BLPOP").arg("jobs").arg(0).query(&mut second).unwrap();
+        r
+    });
+    while blocked(&mut pusher) < 2 {
+        assert!(Instant::now() < deadline, "second client never blocked");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let n: i64 = redis::cmd("RPUSH")
+        .arg("jobs")
+        .arg("a")
+        .arg("b")
+        .arg("c")
+        .query(&mut pusher)
+        .unwrap();
+    assert_eq!(n, 3);
+    assert_eq!(t1.join().unwrap(), ("jobs".to_string(), "a".to_string()));
+    assert_eq!(t2.join().unwrap(), ("jobs".to_string(), "b".to_string()));
+    let rest: Vec<String> = redis::cmd("LRANGE")
+        .arg("jobs")
+        .arg(0)
+        .arg(-1)
+        .query(&mut pusher)
+        .unwrap();
+    assert_eq!(rest, vec!["c"]);
+
+    let started = Instant::now();
+    let r: Option<(String, String)> = redis::cmd("BRPOP").arg("none").arg("0.2").query(&mut pusher).unwrap();
+    assert_eq!(r, None);
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(190) && waited < Duration::from_secs(2),
+        "{waited:?}"
+    );
+}

@@ -361,7 +361,7 @@ fn section_clients(srv: &Server, me: &ClientState) -> String {
     field!(s, "maxclients", "{}", srv.config.maxclients);
     field!(s, "client_recent_max_input_buffer", "{max_in}");
     field!(s, "client_recent_max_output_buffer", "{max_out}");
-    field!(s, "blocked_clients", "0");
+    field!(s, "blocked_clients", "{}", srv.blocking.blocked_clients());
     field!(s, "tracking_clients", "0");
     field!(s, "clients_in_timeout_table", "0");
     s
