@@ -24,6 +24,21 @@ Directives (after the optional @N):
                        against a simple/bulk string); compare the final replies
   @capture NAME CMD..  run CMD, compare, and keep each server's own reply as
                        ${NAME} for later arguments on that server (e.g. ids)
+  @send CMD..          send CMD without reading its reply (a blocking command,
+                       or commands pipelined behind one); read it later with
+                       @read on the same connection
+  @blocked N           poll INFO clients on this connection (every 10 ms, at
+                       most 5 s) until blocked_clients is N; compare the last
+                       value seen.  Use it after "@2 @send BLPOP ..." so the
+                       next command runs only once the server has blocked the
+                       client (no sleeps, no races)
+
+Replies are compared exactly unless known_differences.py has a rule for the
+command.  Some rules look at the reference and test server again after the
+command ("probes", e.g. OBJECT ENCODING of the key to decide whether reply
+order is defined, or SMISMEMBER to check a random pick): a probe runs on the
+same connection of BOTH servers, so their state and statistics stay alike,
+and only when the connection is in normal reply mode.
 
 Special outcomes besides replies: <closed> (the server closed the
 connection), <no-reply> (the command is defined to send none, e.g. after
@@ -56,7 +71,8 @@ SPECIAL = (CLOSED, NOREPLY, TIMEOUT, PROTOCOL_ERROR)
 RULES_USED: dict = {}
 
 _CONN_RE = re.compile(r"^@(\d+)$")
-DIRECTIVES = {"@read", "@close", "@inline", "@scanall", "@until", "@capture"}
+DIRECTIVES = {"@read", "@close", "@inline", "@scanall", "@until", "@capture",
+              "@send", "@blocked"}
 
 
 class CaseSyntaxError(Exception):
@@ -88,6 +104,8 @@ class Step:
             return [b"@SCANALL"]
         if self.directive == "@read":
             return [b"@READ"]
+        if self.directive == "@blocked":
+            return [b"@BLOCKED"]
         if self.directive == "@inline":
             try:
                 return resp.split_args(self.extra["text"]) or [b""]
@@ -145,6 +163,12 @@ def parse_line(line: str, lineno: int = 0) -> Optional[Step]:
             if len(rest) < 2:
                 raise CaseSyntaxError(f"line {lineno}: @capture NAME CMD...")
             extra = {"name": rest[0].decode(), "cmd": rest[1:]}
+        if d == "@send" and not rest:
+            raise CaseSyntaxError(f"line {lineno}: @send CMD...")
+        if d == "@blocked":
+            if len(rest) != 1 or not rest[0].isdigit():
+                raise CaseSyntaxError(f"line {lineno}: @blocked N")
+            extra = {"n": int(rest[0])}
         return Step(rest, conn, d, lineno, line.rstrip("\n"), extra)
     return Step(toks, conn, None, lineno, line.rstrip("\n"))
 
@@ -268,10 +292,24 @@ class Side:
         pre = [([b"HELLO", b"3"], hello)] if hello is not None else []
         return pre + [(None, r) for r in self._run_body(st, step)]
 
+    def probe(self, n: int, args) -> Optional[Reply]:
+        """Run a side-effect-free command on connection n for a comparison
+        rule; None when that connection cannot answer normally right now."""
+        st = self.conns.get(n)
+        if st is None or st.conn.closed or st.reply_mode != "on":
+            return None
+        r = self._call(st, args)
+        return None if r.kind in SPECIAL else r
+
     def _run_body(self, st: ConnState, step: Step) -> list:
         d = step.directive
         if d == "@read":
             return [self._read(st)]
+        if d == "@send":
+            r = self._send(st, resp.encode_command(self.subst(step.args)))
+            return [r] if r is not None else []
+        if d == "@blocked":
+            return [self._blocked(st, step.extra["n"])]
         if d == "@inline":
             r = self._send(st, step.extra["text"].encode("utf-8", "surrogateescape") + b"\r\n")
             return [r if r is not None else self._read(st)]
@@ -351,6 +389,21 @@ class Side:
                 return Reply(resp.ARRAY, tuple(sorted(keys, key=lambda x: (x.kind, repr(x.value)))))
         return special(TIMEOUT, b"SCAN did not finish in 100000 calls")
 
+    def _blocked(self, st: ConnState, n: int, ms: int = 5000) -> Reply:
+        deadline = time.monotonic() + ms / 1000.0
+        while True:
+            r = self._call(st, [b"INFO", b"clients"])
+            if r.kind in SPECIAL or r.is_error:
+                return r
+            text = r.value[1] if r.kind == resp.VERBATIM else r.value
+            m = re.search(rb"^blocked_clients:(\d+)", text or b"", re.M)
+            if not m:
+                return Reply(resp.BULK, b"<no blocked_clients in INFO clients>")
+            got = Reply(resp.INTEGER, int(m.group(1)))
+            if got.value == n or time.monotonic() >= deadline:
+                return got
+            time.sleep(0.01)
+
     def _until(self, st: ConnState, step: Step) -> Reply:
         exp = step.extra["expect"]
         deadline = time.monotonic() + step.extra["ms"] / 1000.0
@@ -407,9 +460,10 @@ def _fmt_outcome(out: list) -> str:
     return " then ".join(parts)
 
 
-def compare_outcomes(step: Step, ref: list, got: list):
+def compare_outcomes(step: Step, ref: list, got: list, probe=None):
     """Compare two outcomes (lists of Replies).  The first reply of a step
-    that opened a RESP3 connection is that connection's HELLO 3."""
+    that opened a RESP3 connection is that connection's HELLO 3.
+    probe(side, args) runs a command for a rule on "ref" or "got"."""
     if len(ref) != len(got):
         return f"{len(got)} replies/events, expected {len(ref)}", None
     rule_used = None
@@ -421,7 +475,7 @@ def compare_outcomes(step: Step, ref: list, got: list):
                 return "connection behaviour differs", None
             continue
         args = a_args or step.command_args()
-        why, rule = kd.compare(a, b, args)
+        why, rule = kd.compare(a, b, args, probe if a_args is None else None)
         rule_used = rule_used or rule
         if why:
             return why, rule
@@ -447,7 +501,11 @@ class DiffRun:
     def step(self, index: int, step: Step) -> Optional[Mismatch]:
         a = self.ref.run(step)
         b = self.got.run(step)
-        why, rule = compare_outcomes(step, a, b)
+
+        def probe(side, args):
+            return (self.ref if side == "ref" else self.got).probe(step.conn, args)
+        why, rule = compare_outcomes(step, a, b,
+                                     probe if step.directive is None else None)
         if rule is not None:
             key = " ".join(rule.command)
             self.rules_used[key] = self.rules_used.get(key, 0) + 1

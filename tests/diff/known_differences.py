@@ -663,6 +663,261 @@ def shoal_only_ok_or_error(a: Reply, b: Reply, args) -> Optional[str]:
     return f"expected +OK or an error, got {b!r}"
 
 
+# --- collections: order defined by the encoding, random picks ----------------
+#
+# These comparators may "probe": run a read-only command on the same connection
+# of both servers after the compared command (see harness.py).  probe(side,
+# args) returns the Reply, or None when the connection cannot answer (then the
+# looser comparison is used).  Every comparator probes both sides with the same
+# commands so the two servers' state and statistics stay alike.
+
+# Encodings whose iteration order is defined (listpack: insertion order for
+# hashes, score order for sorted sets; intset: ascending integers); replies of
+# keys in any other encoding (hashtable, skiplist's dict) come in hash order.
+COMPACT_ENCODINGS = {b"listpack", b"intset", b"ziplist"}
+
+
+def _probe_both(probe, args_ref, args_got=None):
+    if probe is None:
+        return None, None
+    ra = probe("ref", args_ref)
+    rb = probe("got", args_got if args_got is not None else args_ref)
+    return ra, rb
+
+
+def _encodings(probe, key):
+    """(reference encoding, shoal encoding) of key, bytes or None."""
+    ra, rb = _probe_both(probe, [b"OBJECT", b"ENCODING", key])
+    ea = ra.value if ra is not None and ra.kind == BULK else None
+    eb = rb.value if rb is not None and rb.kind == BULK else None
+    return ea, eb
+
+
+def _is_pairs_reply(args) -> bool:
+    name = args[0].upper() if args else b""
+    if name in (b"HGETALL",):
+        return True
+    if name in (b"HSCAN", b"ZSCAN"):
+        return True
+    return False
+
+
+def _order_free_diff(a: Reply, b: Reply, args) -> Optional[str]:
+    if _is_pairs_reply(args):
+        return map_unordered(a, b, args)
+    return unordered(a, b, args)
+
+
+def ordered_if_compact(a: Reply, b: Reply, args, probe=None) -> Optional[str]:
+    """The whole collection of the key in args[1] (SMEMBERS, HKEYS, HVALS,
+    HGETALL): the same items (field/value pairs for HGETALL) in any order;
+    when the order differs, OBJECT ENCODING of the key is probed on both
+    servers: they must agree, and for a compact encoding (listpack, intset),
+    whose order Redis defines, the order must be the same too."""
+    if a == b:
+        return None
+    d = _order_free_diff(a, b, args)
+    if d:
+        return d
+    if len(args) < 2:
+        return exact(a, b, args)
+    ea, eb = _encodings(probe, args[1])
+    if ea is None or eb is None:
+        return None
+    if ea != eb:
+        return f"same items, different order, and OBJECT ENCODING {eb!r} instead of {ea!r}"
+    if ea in COMPACT_ENCODINGS:
+        return (f"order differs for a {ea.decode()} (whose order is defined): "
+                + (first_difference(a, b) or "?"))
+    return None
+
+
+def scan_key(a: Reply, b: Reply, args, probe=None) -> Optional[str]:
+    """SSCAN/HSCAN/ZSCAN key cursor ...: for a compact encoding Redis returns
+    everything (matching) in one call, in encoding order, with cursor 0: exact.
+    For a hash table the cursor is opaque and one call's items depend on the
+    table layout: the shape [cursor, [items]] must match, and when the call
+    started at 0 and both returned cursor 0 the items must match ignoring order
+    (as pairs for HSCAN/ZSCAN)."""
+    if a == b:
+        return None
+    if a.kind != ARRAY or b.kind != ARRAY or len(a.value) != 2 or len(b.value) != 2:
+        return exact(a, b, args)
+    ca, ka = a.value
+    cb, kb = b.value
+    if cb.kind != BULK or not cb.value.isdigit():
+        return f"cursor is not a bulk string of digits: {cb!r}"
+    if kb.kind != ARRAY:
+        return f"items reply type {kb.kind}, expected array"
+    if len(args) > 1:
+        ea, eb = _encodings(probe, args[1])
+        if ea is not None and eb is not None:
+            if ea != eb:
+                return f"OBJECT ENCODING {eb!r} instead of {ea!r}"
+            if ea in COMPACT_ENCODINGS:
+                return ("a scan of a " + ea.decode() + " is one exact call: "
+                        + (first_difference(a, b) or "?"))
+    if len(args) > 2 and args[2] == b"0" and ca.value == b"0" and cb.value == b"0":
+        return _order_free_diff(ka, kb, args)
+    return None
+
+
+_INT64_RE = re.compile(rb"-?[1-9][0-9]{0,18}|0")
+
+
+def _intset_member(v: bytes) -> bool:
+    return bool(_INT64_RE.fullmatch(v)) and -(1 << 63) <= int(v) < (1 << 63)
+
+
+def set_union_diff(a: Reply, b: Reply, args, probe=None) -> Optional[str]:
+    """SUNION/SDIFF (and SINTER): the result is collected in a temporary set
+    (or, for SINTER, read from the smallest input set), so its order is hash
+    order unless that set is an intset: items compared ignoring order; when
+    every item of the reference's reply is an integer and there are at most
+    set-max-intset-entries (probed with CONFIG GET) of them, the temporary set
+    of SUNION/SDIFF is an intset in Redis 7.0 and the order must be ascending
+    on both."""
+    if a == b:
+        return None
+    d = unordered(a, b, args)
+    if d:
+        return d
+    name = args[0].upper() if args else b""
+    if name == b"SINTER" or a.kind not in AGGREGATES:
+        return None
+    items = [x.value for x in a.value]
+    if not all(x.kind == BULK and _intset_member(x.value) for x in a.value):
+        return None
+    ra, rb = _probe_both(probe, [b"CONFIG", b"GET", b"set-max-intset-entries"])
+    pa = _pairs(ra) if ra is not None and not ra.is_error else None
+    if not pa:
+        return None
+    limit = int(pa[0][1].value)
+    if len(items) <= limit:
+        return ("all-integer result of at most set-max-intset-entries items is an "
+                "intset, in ascending order: " + (first_difference(a, b) or "?"))
+    return None
+
+
+def _count_arg(args, i):
+    try:
+        return int(args[i]) if len(args) > i else None
+    except ValueError:
+        return None
+
+
+def _flat_items(r: Reply) -> list:
+    return list(r.value) if r.kind in AGGREGATES else []
+
+
+def random_members(a: Reply, b: Reply, args, probe=None) -> Optional[str]:
+    """SRANDMEMBER key [count]: random picks.  Reply type and number of items
+    must match; with a positive count the picks are distinct; each side's
+    picks must be members of its own set (probed with SMISMEMBER)."""
+    if a.kind != b.kind:
+        return f"reply type {b.kind}, expected {a.kind}"
+    if a.is_null:
+        return None
+    if a.kind == BULK:
+        picks_a, picks_b = [a.value], [b.value]
+    elif a.kind in AGGREGATES:
+        if len(a.value) != len(b.value):
+            return f"{len(b.value)} items, expected {len(a.value)}"
+        if any(x.kind != BULK for x in b.value):
+            return f"non-bulk item in {b!r}"
+        picks_a = [x.value for x in a.value]
+        picks_b = [x.value for x in b.value]
+        count = _count_arg(args, 2)
+        if count is not None and count > 0 and len(set(picks_b)) != len(picks_b):
+            return "repeated members for a positive count"
+    else:
+        return exact(a, b, args)
+    if not picks_a:
+        return None
+    key = args[1]
+    ra, rb = _probe_both(probe, [b"SMISMEMBER", key] + picks_a,
+                         [b"SMISMEMBER", key] + picks_b)
+    if rb is not None and rb.kind in AGGREGATES:
+        bad = [p for p, r in zip(picks_b, rb.value) if r.value != 1]
+        if bad:
+            return f"picks that are not members: {_short([repr(x) for x in bad])}"
+    return None
+
+
+def random_fields(a: Reply, b: Reply, args, probe=None) -> Optional[str]:
+    """HRANDFIELD key [count [WITHVALUES]]: random picks.  Reply type, item
+    count and nesting must match; with a positive count the fields are
+    distinct; each side's fields must exist in its own hash, and with
+    WITHVALUES carry the hash's values (probed with HMGET)."""
+    d = _shape(a, b) if a.kind in AGGREGATES else (None if a.kind == b.kind else
+                                                    f"reply type {b.kind}, expected {a.kind}")
+    if d:
+        return d
+    if a.is_null:
+        return None
+    withvalues = len(args) > 3 and args[3].upper() == b"WITHVALUES"
+    if a.kind == BULK:
+        pairs_a, pairs_b = [(a.value, None)], [(b.value, None)]
+    elif a.kind in AGGREGATES:
+        def pairs(r):
+            items = r.value
+            if not withvalues:
+                return [(x.value, None) for x in items]
+            if items and items[0].kind in AGGREGATES:       # RESP3: [[f, v], ...]
+                return [(x.value[0].value, x.value[1].value) for x in items]
+            return [(items[i].value, items[i + 1].value) for i in range(0, len(items), 2)]
+        pairs_a, pairs_b = pairs(a), pairs(b)
+        count = _count_arg(args, 2)
+        fields_b = [f for f, _ in pairs_b]
+        if count is not None and count > 0 and len(set(fields_b)) != len(fields_b):
+            return "repeated fields for a positive count"
+    else:
+        return exact(a, b, args)
+    if not pairs_a:
+        return None
+    key = args[1]
+    ra, rb = _probe_both(probe, [b"HMGET", key] + [f for f, _ in pairs_a],
+                         [b"HMGET", key] + [f for f, _ in pairs_b])
+    if rb is not None and rb.kind in AGGREGATES:
+        for (f, v), r in zip(pairs_b, rb.value):
+            if r.is_null:
+                return f"field {f!r} is not in the hash"
+            if withvalues and r.value != v:
+                return f"field {f!r} with value {v!r}, the hash has {r.value!r}"
+    return None
+
+
+def popped_members(a: Reply, b: Reply, args, probe=None) -> Optional[str]:
+    """SPOP key [count]: random picks, removed.  Reply type and number of
+    items must match, picks are distinct and no longer members afterwards
+    (probed with SMISMEMBER)."""
+    if a.kind != b.kind:
+        return f"reply type {b.kind}, expected {a.kind}"
+    if a.is_null:
+        return None
+    if a.kind == BULK:
+        picks_a, picks_b = [a.value], [b.value]
+    elif a.kind in AGGREGATES:
+        if len(a.value) != len(b.value):
+            return f"{len(b.value)} items, expected {len(a.value)}"
+        picks_a = [x.value for x in a.value]
+        picks_b = [x.value for x in b.value]
+        if len(set(picks_b)) != len(picks_b):
+            return "repeated members"
+    else:
+        return exact(a, b, args)
+    if not picks_a:
+        return None
+    key = args[1]
+    ra, rb = _probe_both(probe, [b"SMISMEMBER", key] + picks_a,
+                         [b"SMISMEMBER", key] + picks_b)
+    if rb is not None and rb.kind in AGGREGATES:
+        bad = [p for p, r in zip(picks_b, rb.value) if r.value != 0]
+        if bad:
+            return f"popped members still in the set: {_short([repr(x) for x in bad])}"
+    return None
+
+
 COMPARATORS: dict[str, Comparator] = {
     "exact": exact,
     "type": same_type,
@@ -683,7 +938,17 @@ COMPARATORS: dict[str, Comparator] = {
     "shoal-only": shoal_only_ok_or_error,
     "command-list": command_list,
     "help-subset": help_subset,
+    "ordered-if-compact": ordered_if_compact,
+    "scan-key": scan_key,
+    "set-union-diff": set_union_diff,
+    "random-members": random_members,
+    "random-fields": random_fields,
+    "popped-members": popped_members,
 }
+
+# Comparators that take the probe argument (see harness.py).
+_PROBING = {"ordered-if-compact", "scan-key", "set-union-diff", "random-members",
+            "random-fields", "popped-members"}
 
 # Comparators that may accept an error reply on one side (they check that
 # themselves); all others go through the "errors are exact" guard.
@@ -780,6 +1045,45 @@ RULES: list[Rule] = [
          "harness directive: a pushed/streamed reply; MONITOR lines carry a "
          "timestamp and the client's address:port"),
 
+    # --- collections: hash order, random picks ---------------------------------
+    Rule(("SMEMBERS",), "ordered-if-compact",
+         "a set in a hash table is returned in hash order, which Redis does not "
+         "define; an intset's ascending order is checked (encoding probed)"),
+    Rule(("HKEYS",), "ordered-if-compact",
+         "a hash in a hash table is returned in hash order, which Redis does not "
+         "define; a listpack's insertion order is checked (encoding probed)"),
+    Rule(("HVALS",), "ordered-if-compact",
+         "a hash in a hash table is returned in hash order, which Redis does not "
+         "define; a listpack's insertion order is checked (encoding probed)"),
+    Rule(("HGETALL",), "ordered-if-compact",
+         "a hash in a hash table is returned in hash order, which Redis does not "
+         "define (pairs must still match); a listpack's order is checked"),
+    Rule(("SSCAN",), "scan-key",
+         "a hash-table set is scanned in table order with opaque cursors; an "
+         "intset is returned whole, exactly"),
+    Rule(("HSCAN",), "scan-key",
+         "a hash-table hash is scanned in table order with opaque cursors; a "
+         "listpack is returned whole, exactly"),
+    Rule(("SUNION",), "set-union-diff",
+         "the result is gathered in a temporary set: hash order, unless it is an "
+         "intset (all integers, few enough), whose ascending order is checked"),
+    Rule(("SDIFF",), "set-union-diff",
+         "the result is gathered in a temporary set: hash order, unless it is an "
+         "intset (all integers, few enough), whose ascending order is checked"),
+    Rule(("SINTER",), "set-union-diff",
+         "the result follows the iteration order of the smallest input set, "
+         "which is hash order unless it is an intset (and which of two equally "
+         "small sets is first is not defined): compared ignoring order"),
+    Rule(("SRANDMEMBER",), "random-members",
+         "random picks: count, distinctness (positive count) and membership "
+         "(probed) are checked, not which members"),
+    Rule(("SPOP",), "popped-members",
+         "random picks: count and distinctness are checked, and that the "
+         "popped members are gone (probed), not which ones"),
+    Rule(("HRANDFIELD",), "random-fields",
+         "random picks: count, nesting, distinctness (positive count), that the "
+         "fields exist and, with WITHVALUES, their values (probed) are checked"),
+
     # --- deliberate extensions beyond Redis 7.0.15 -----------------------------
     Rule(("CLIENT", "SETINFO"), "shoal-only",
          "CLIENT SETINFO is a Redis 7.2 subcommand (sent by redis-py and other "
@@ -800,8 +1104,9 @@ def rule_for(args) -> Optional[Rule]:
     return best
 
 
-def compare(ref: Reply, got: Reply, args) -> tuple[Optional[str], Optional[Rule]]:
+def compare(ref: Reply, got: Reply, args, probe=None) -> tuple[Optional[str], Optional[Rule]]:
     """Compare one reference reply with one shoal reply for command ``args``.
+    probe(side, args): see harness.py; used by the _PROBING comparators.
 
     Returns (explanation or None, rule used or None)."""
     rule = rule_for(args)
@@ -813,4 +1118,6 @@ def compare(ref: Reply, got: Reply, args) -> tuple[Optional[str], Optional[Rule]
     fn = COMPARATORS[rule.compare]
     if rule.compare == "tolerance":
         return tolerance(ref, got, args, rule.tolerance), rule
+    if rule.compare in _PROBING:
+        return fn(ref, got, args, probe), rule
     return fn(ref, got, args), rule

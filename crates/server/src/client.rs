@@ -51,6 +51,14 @@ pub struct ClientState {
     pub block_request: Option<BlockRequest>,
     /// The command this client is blocked in, if any.
     pub blocked: Option<Blocked>,
+    /// Commands queued since MULTI (None = not in a transaction).
+    pub multi: Option<Vec<Vec<Vec<u8>>>>,
+    /// A command failed to queue: EXEC must answer EXECABORT.
+    pub multi_error: bool,
+    /// Running the commands of an EXEC (blocking commands must not block).
+    pub in_exec: bool,
+    /// WATCHed keys: (db, key, existed when watched).
+    pub watched: Vec<(usize, Vec<u8>, bool)>,
 }
 
 /// What a blocking command asks for when it cannot be served now.
@@ -96,6 +104,10 @@ impl ClientState {
             paused_command: None,
             block_request: None,
             blocked: None,
+            multi: None,
+            multi_error: false,
+            in_exec: false,
+            watched: Vec::new(),
         }
     }
 

@@ -98,8 +98,21 @@ pub fn execute(srv: &mut Server, c: &mut ClientState, args: &[&[u8]]) {
     }
 }
 
+/// Commands that run at once inside MULTI instead of being queued.
+fn runs_inside_multi(spec: &CommandSpec) -> bool {
+    matches!(spec.name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset")
+}
+
 fn run(srv: &mut Server, c: &mut ClientState, args: &[&[u8]]) {
+    // A command refused before it could be queued (unknown, arity, auth,
+    // not allowed in MULTI) dooms the transaction: EXEC answers EXECABORT.
+    let refuse = |c: &mut ClientState| {
+        if c.multi.is_some() {
+            c.multi_error = true;
+        }
+    };
     let Some(spec) = resolve(srv, c, args) else {
+        refuse(c);
         return;
     };
     let reject = |srv: &mut Server, spec: &CommandSpec| {
@@ -108,11 +121,25 @@ fn run(srv: &mut Server, c: &mut ClientState, args: &[&[u8]]) {
     if !spec.arity_ok(args.len()) {
         wrong_arity(&mut c.out, spec.name);
         reject(srv, spec);
+        refuse(c);
         return;
     }
     if !c.authenticated && srv.auth_required() && !spec.has(flag::NO_AUTH) {
         c.out.error("NOAUTH Authentication required.");
         reject(srv, spec);
+        refuse(c);
+        return;
+    }
+    if c.multi.is_some() && !runs_inside_multi(spec) {
+        if spec.has(flag::NO_MULTI) {
+            c.out.error("ERR Command not allowed inside a transaction");
+            refuse(c);
+            return;
+        }
+        if let Some(queue) = c.multi.as_mut() {
+            queue.push(args.iter().map(|a| a.to_vec()).collect());
+        }
+        c.out.simple("QUEUED");
         return;
     }
     let Some(handler) = spec.handler else {
@@ -129,7 +156,7 @@ fn run(srv: &mut Server, c: &mut ClientState, args: &[&[u8]]) {
     }
     // A command that parked its client changed nothing: it must not wake anyone
     // (a parked command that is re-run and parks again would otherwise loop).
-    if spec.has(flag::WRITE) && !srv.blocking.is_empty() && c.block_request.is_none() {
+    if spec.has(flag::WRITE) && c.block_request.is_none() && !(srv.blocking.is_empty() && srv.watches.is_empty()) {
         signal_written_keys(srv, spec, c.db, args);
     }
 
@@ -159,16 +186,22 @@ fn run(srv: &mut Server, c: &mut ClientState, args: &[&[u8]]) {
         .record(event, micros / 1000, srv.config.latency_monitor_threshold);
 }
 
-/// Tells the blocking machinery which keys a write command may have given data.
+/// Tells parked clients and WATCHers which keys a write command touched.
 /// Commands whose keys are not at fixed positions, or that move keys between
-/// databases, wake every watched key (the parked command re-checks anyway).
+/// databases, touch everything: parked commands re-check anyway, and a
+/// transaction is aborted rather than run on changed data. (FLUSHALL and
+/// FLUSHDB need no touching for WATCH: EXEC notices watched keys vanishing.)
 fn signal_written_keys(srv: &mut Server, spec: &CommandSpec, db: usize, args: &[&[u8]]) {
     let positions = spec.key_positions(args.len());
     if positions.is_empty() || matches!(spec.name, "move" | "copy" | "swapdb") {
         srv.blocking.signal_all();
+        if !matches!(spec.name, "flushall" | "flushdb") {
+            srv.watches.touch_all();
+        }
     } else {
         for p in positions {
             srv.blocking.signal(db, args[p]);
+            srv.watches.touch(db, args[p]);
         }
     }
 }

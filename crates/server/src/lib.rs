@@ -8,6 +8,7 @@
 //! - [`dispatch`]: running one command with Redis's checks and bookkeeping.
 //! - [`commands`]: the command table and the implementations, one file per group.
 //! - [`stats`]: counters for INFO, SLOWLOG and LATENCY.
+//! - [`watch`]: WATCHed keys of optimistic transactions.
 //! - [`log`]: Redis-format logging.
 //! - [`clock`]: a cheap monotonic clock for timing commands.
 //! - [`startup`]: from argv to a running server (config, daemonize, pidfile).
@@ -22,3 +23,4 @@ pub mod net;
 pub mod server;
 pub mod startup;
 pub mod stats;
+pub mod watch;

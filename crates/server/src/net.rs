@@ -400,6 +400,7 @@ impl EventLoop {
             srv.monitors.retain(|&m| m != c.state.id);
         }
         unpark(srv, &mut c.state);
+        crate::commands::transaction::unwatch_all(srv, &mut c.state);
         srv.clients.release_taken(idx, c.state.id);
         verbose!("Client closed connection id={} addr={}", c.state.id, c.state.addr);
     }

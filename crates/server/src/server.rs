@@ -144,6 +144,7 @@ pub struct Server {
     pub monitors: Vec<u64>,
     pub pause: Option<(PauseKind, i64)>,
     pub blocking: crate::blocking::Blocking,
+    pub watches: crate::watch::Watches,
     /// CLIENT UNBLOCK requests: (client id, reply with an error).
     pub unblock_requests: Vec<(u64, bool)>,
     pub shutdown_requested: bool,
@@ -186,6 +187,7 @@ impl Server {
             monitors: Vec::new(),
             pause: None,
             blocking: Default::default(),
+            watches: Default::default(),
             unblock_requests: Vec::new(),
             shutdown_requested: false,
             active_expire_enabled: true,

@@ -5,7 +5,7 @@
 //! - [`db`]: [`db::Db`], one numbered database: one hash table per cluster hash slot,
 //!   so no resize ever touches more than one slot's keys, slot-level counting and
 //!   listing is direct, and SCAN walks slots in order.
-//! - [`list`], [`hash`], [`set`]: collection values in compact encodings.
+//! - [`list`], [`hash`], [`set`], [`zset`], [`stream`]: collection values in compact encodings.
 //! - [`keyspace`]: [`keyspace::Keyspace`], all databases plus keyspace-wide stats.
 //! - [`lazyfree`]: a background thread that drops big values off the engine thread.
 //!
@@ -18,7 +18,9 @@ pub mod keyspace;
 pub mod lazyfree;
 pub mod list;
 pub mod set;
+pub mod stream;
 pub mod value;
+pub mod zset;
 
 pub use bytes::SmallBytes;
 pub use db::{Db, Entry, NO_EXPIRE};

@@ -9,6 +9,8 @@ use crate::bytes::INLINE_CAP;
 use crate::hash::HashValue;
 use crate::list::ListValue;
 use crate::set::SetValue;
+use crate::stream::StreamValue;
+use crate::zset::ZSetValue;
 use shoal_util::num::{format_i64, parse_i64};
 use std::ops::Deref;
 
@@ -29,6 +31,8 @@ pub enum Value {
     List(Box<ListValue>),
     Hash(Box<HashValue>),
     Set(Box<SetValue>),
+    ZSet(Box<ZSetValue>),
+    Stream(Box<StreamValue>),
 }
 
 /// Borrowed bytes of a string value; integers are formatted on the stack.
@@ -88,6 +92,8 @@ impl Value {
             Value::List(_) => "list",
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
+            Value::ZSet(_) => "zset",
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -154,6 +160,8 @@ impl Value {
             Value::List(l) => l.encoding_name(),
             Value::Hash(h) => h.encoding_name(),
             Value::Set(s) => s.encoding_name(),
+            Value::ZSet(z) => z.encoding_name(),
+            Value::Stream(_) => "stream",
             _ if raw_flag || self.str_len() > EMBSTR_MAX => "raw",
             _ => "embstr",
         }
@@ -167,6 +175,8 @@ impl Value {
             Value::List(l) => l.heap_size(),
             Value::Hash(h) => h.heap_size(),
             Value::Set(s) => s.heap_size(),
+            Value::ZSet(z) => z.heap_size(),
+            Value::Stream(s) => s.heap_size(),
         }
     }
 

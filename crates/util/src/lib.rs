@@ -8,6 +8,7 @@
 //! |---|---|
 //! | [`num`] | integer and double text formats: strict parsing (`string2ll`-style), reply formatting of doubles (`%.17g`), INCRBYFLOAT in C `long double` |
 //! | [`glob`] | KEYS / SCAN MATCH / PSUBSCRIBE / CONFIG GET pattern matching |
+//! | [`hll`] | HyperLogLog strings: sparse/dense encodings, PFADD/PFMERGE updates, the cardinality estimator |
 //! | [`crc16`] | CRC16 (XMODEM) and cluster hash slots with `{hash tags}` |
 //! | [`crc64`] | Redis's CRC-64 (Jones) for RDB files and DUMP payloads |
 //! | [`lzf`] | LZF compression as used for RDB strings |
@@ -24,6 +25,7 @@ pub mod bits;
 pub mod crc16;
 pub mod crc64;
 pub mod glob;
+pub mod hll;
 pub mod lcs;
 pub mod lzf;
 pub mod num;

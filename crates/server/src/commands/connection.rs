@@ -34,6 +34,7 @@ pub fn reset(ctx: &mut Ctx, _args: &[&[u8]]) {
         let id = c.id;
         ctx.srv.monitors.retain(|&m| m != id);
     }
+    super::transaction::discard_transaction(ctx.srv, ctx.client);
     ctx.client.authenticated = !ctx.srv.auth_required();
     ctx.client.user = "default".into();
     ctx.out().simple("RESET");

@@ -2,7 +2,6 @@
 //! LMPOP, and the blocking forms (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP).
 
 use super::{eq_ic, err, int_arg, lookup_read, lookup_write, parse_int, Ctx};
-use crate::client::BlockRequest;
 use shoal_store::list::{ListValue, NodeLimit};
 use shoal_store::Value;
 
@@ -325,13 +324,9 @@ pub fn lpos(ctx: &mut Ctx, args: &[&[u8]]) {
                 ctx.out().error("ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list");
                 return;
             }
-            if n == i64::MIN {
-                ctx.out().error(
-                    "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807",
-                );
-                return;
-            }
-            rank = n;
+            // Redis 7.0 negates the rank in C, where -i64::MIN wraps to itself and
+            // then behaves like -1: the first match from the tail.
+            rank = if n == i64::MIN { -1 } else { n };
         } else if eq_ic(args[i], "count") {
             if n < 0 {
                 ctx.out().error("ERR COUNT can't be negative");
@@ -515,11 +510,17 @@ pub fn lmpop(ctx: &mut Ctx, args: &[&[u8]]) {
 
 /// Parses a blocking timeout in seconds (float) into an absolute deadline.
 fn timeout_arg(ctx: &mut Ctx, arg: &[u8]) -> Option<Option<i64>> {
-    let Some(secs) = shoal_util::num::parse_f64(arg).filter(|v| v.is_finite()) else {
+    let parsed = shoal_util::num::parse_f64(arg).filter(|v| !v.is_nan());
+    // Redis parses a long double: 1e400 is a number there (too big, below), not
+    // an error.
+    let parsed = parsed.or_else(|| shoal_util::num::parse_long_double_ok(arg).then_some(f64::INFINITY));
+    let Some(secs) = parsed else {
         ctx.out().error("ERR timeout is not a float or out of range");
         return None;
     };
-    if secs < 0.0 {
+    // Redis converts seconds to integer milliseconds; values beyond that range
+    // (including inf) wrap negative in C and are refused as negative.
+    if secs < 0.0 || secs * 1000.0 >= i64::MAX as f64 {
         ctx.out().error("ERR timeout is negative");
         return None;
     }
@@ -529,14 +530,6 @@ fn timeout_arg(ctx: &mut Ctx, arg: &[u8]) -> Option<Option<i64>> {
     } else {
         Some(ctx.now() + ms.max(1))
     })
-}
-
-/// Parks the client on `keys` (no reply now; the event loop answers later).
-fn block(ctx: &mut Ctx, keys: &[&[u8]], deadline_ms: Option<i64>) {
-    ctx.client.block_request = Some(BlockRequest {
-        keys: keys.iter().map(|k| k.to_vec()).collect(),
-        deadline_ms,
-    });
 }
 
 fn bpop(ctx: &mut Ctx, args: &[&[u8]], front: bool) {
@@ -557,7 +550,7 @@ fn bpop(ctx: &mut Ctx, args: &[&[u8]], front: bool) {
             }
         }
     }
-    block(ctx, keys, deadline);
+    super::block_client(ctx, keys, deadline);
 }
 
 pub fn blpop(ctx: &mut Ctx, args: &[&[u8]]) {
@@ -574,7 +567,7 @@ fn blmove_generic(ctx: &mut Ctx, src: &[u8], dst: &[u8], from_left: bool, to_lef
     match move_item(ctx, src, dst, from_left, to_left) {
         Err(()) => {}
         Ok(Some(item)) => ctx.out().bulk(&item),
-        Ok(None) => block(ctx, &[src], deadline),
+        Ok(None) => super::block_client(ctx, &[src], deadline),
     }
 }
 
@@ -599,6 +592,6 @@ pub fn blmpop(ctx: &mut Ctx, args: &[&[u8]]) {
     };
     if let Ok(false) = mpop_serve(ctx, &p) {
         let keys = p.keys.clone();
-        block(ctx, &keys, deadline);
+        super::block_client(ctx, &keys, deadline);
     }
 }

@@ -11,13 +11,17 @@ pub mod bitmap;
 pub mod client;
 pub mod connection;
 pub mod hash;
+pub mod hyperloglog;
 pub mod introspection;
 pub mod keyspace;
 pub mod list;
 pub mod server;
 pub mod set;
+pub mod stream;
 pub mod string;
 mod table;
+pub mod transaction;
+pub mod zset;
 
 use crate::client::ClientState;
 use crate::server::Server;
@@ -390,4 +394,18 @@ pub fn dispose(srv: &Server, value: shoal_store::Value) {
     if value.is_big() {
         srv.lazyfree.free(value);
     }
+}
+
+/// Parks the calling client on `keys` until one gets data or the deadline passes
+/// (the event loop answers later). Inside EXEC a blocking command cannot wait:
+/// it answers as if it timed out, as Redis does.
+pub fn block_client(ctx: &mut Ctx, keys: &[&[u8]], deadline_ms: Option<i64>) {
+    if ctx.client.in_exec {
+        ctx.out().null_array();
+        return;
+    }
+    ctx.client.block_request = Some(crate::client::BlockRequest {
+        keys: keys.iter().map(|k| k.to_vec()).collect(),
+        deadline_ms,
+    });
 }
