@@ -59,6 +59,10 @@ pub struct ClientState {
     pub in_exec: bool,
     /// WATCHed keys: (db, key, existed when watched).
     pub watched: Vec<(usize, Vec<u8>, bool)>,
+    /// Pub/Sub subscriptions, in subscription order.
+    pub channels: Vec<Vec<u8>>,
+    pub patterns: Vec<Vec<u8>>,
+    pub shard_channels: Vec<Vec<u8>>,
 }
 
 /// What a blocking command asks for when it cannot be served now.
@@ -108,7 +112,15 @@ impl ClientState {
             multi_error: false,
             in_exec: false,
             watched: Vec::new(),
+            channels: Vec::new(),
+            patterns: Vec::new(),
+            shard_channels: Vec::new(),
         }
+    }
+
+    /// Whether the client is in the Pub/Sub context (CLIENT LIST flag `P`).
+    pub fn subscribed(&self) -> bool {
+        !(self.channels.is_empty() && self.patterns.is_empty() && self.shard_channels.is_empty())
     }
 
     /// Output bytes waiting to be written.

@@ -98,6 +98,22 @@ pub fn execute(srv: &mut Server, c: &mut ClientState, args: &[&[u8]]) {
     }
 }
 
+/// Commands a RESP2 client may send while subscribed.
+fn allowed_when_subscribed(spec: &CommandSpec) -> bool {
+    matches!(
+        spec.name,
+        "subscribe"
+            | "psubscribe"
+            | "ssubscribe"
+            | "unsubscribe"
+            | "punsubscribe"
+            | "sunsubscribe"
+            | "ping"
+            | "quit"
+            | "reset"
+    )
+}
+
 /// Commands that run at once inside MULTI instead of being queued.
 fn runs_inside_multi(spec: &CommandSpec) -> bool {
     matches!(spec.name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset")
@@ -127,6 +143,14 @@ fn run(srv: &mut Server, c: &mut ClientState, args: &[&[u8]]) {
     if !c.authenticated && srv.auth_required() && !spec.has(flag::NO_AUTH) {
         c.out.error("NOAUTH Authentication required.");
         reject(srv, spec);
+        refuse(c);
+        return;
+    }
+    if !c.out.is_resp3() && c.subscribed() && !allowed_when_subscribed(spec) {
+        c.out.error(&format!(
+            "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+            spec.name
+        ));
         refuse(c);
         return;
     }

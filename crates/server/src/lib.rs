@@ -7,6 +7,7 @@
 //! - [`blocking`]: clients parked by blocking commands, and the keys they wait on.
 //! - [`dispatch`]: running one command with Redis's checks and bookkeeping.
 //! - [`commands`]: the command table and the implementations, one file per group.
+//! - [`pubsub`]: channel, pattern and shard-channel subscriptions.
 //! - [`stats`]: counters for INFO, SLOWLOG and LATENCY.
 //! - [`watch`]: WATCHed keys of optimistic transactions.
 //! - [`log`]: Redis-format logging.
@@ -20,6 +21,7 @@ pub mod commands;
 pub mod dispatch;
 pub mod log;
 pub mod net;
+pub mod pubsub;
 pub mod server;
 pub mod startup;
 pub mod stats;

@@ -401,6 +401,7 @@ impl EventLoop {
         }
         unpark(srv, &mut c.state);
         crate::commands::transaction::unwatch_all(srv, &mut c.state);
+        crate::commands::pubsub::unsubscribe_all(srv, &mut c.state);
         srv.clients.release_taken(idx, c.state.id);
         verbose!("Client closed connection id={} addr={}", c.state.id, c.state.addr);
     }
@@ -660,8 +661,13 @@ fn write_out(srv: &mut Server, c: &mut Client) {
 /// for longer than its seconds, is closed.
 fn check_output_limits(srv: &mut Server, c: &mut Client) {
     let pending = c.state.pending_output() as u64;
-    // Class 0 is `normal` (MONITOR clients count as normal too, as in Redis).
-    let limit = srv.config.client_output_buffer_limit[0];
+    // MONITOR clients count as `normal`, as in Redis; subscribers as `pubsub`.
+    let class = if c.state.subscribed() {
+        shoal_config::ClientClass::Pubsub
+    } else {
+        shoal_config::ClientClass::Normal
+    };
+    let limit = srv.config.client_output_buffer_limit[class as usize];
     let now = unix_ms();
     let over_hard = limit.hard > 0 && pending > limit.hard;
     let over_soft = limit.soft > 0 && pending > limit.soft;

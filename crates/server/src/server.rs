@@ -145,6 +145,7 @@ pub struct Server {
     pub pause: Option<(PauseKind, i64)>,
     pub blocking: crate::blocking::Blocking,
     pub watches: crate::watch::Watches,
+    pub pubsub: crate::pubsub::PubSub,
     /// CLIENT UNBLOCK requests: (client id, reply with an error).
     pub unblock_requests: Vec<(u64, bool)>,
     pub shutdown_requested: bool,
@@ -188,6 +189,7 @@ impl Server {
             pause: None,
             blocking: Default::default(),
             watches: Default::default(),
+            pubsub: Default::default(),
             unblock_requests: Vec::new(),
             shutdown_requested: false,
             active_expire_enabled: true,

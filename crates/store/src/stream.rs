@@ -314,6 +314,20 @@ fn deltas(master: StreamId, id: StreamId) -> (u64, u64) {
     }
 }
 
+/// The size class an allocation of `n` bytes lands in (jemalloc-like: 16-byte
+/// steps up to 128, then four classes per doubling).
+fn alloc_size(n: usize) -> usize {
+    if n == 0 {
+        return 0;
+    }
+    if n <= 128 {
+        return n.div_ceil(16) * 16;
+    }
+    let k = usize::BITS - 1 - (n - 1).leading_zeros();
+    let step = 1usize << (k - 2);
+    n.div_ceil(step) * step
+}
+
 /// One delivered, not yet acknowledged entry of a group.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Nack {
@@ -410,7 +424,9 @@ impl Group {
             n.delivery_count += 1;
         }
         n.consumer = consumer.to_vec();
-        self.consumers.entry(consumer.to_vec()).or_default().pel.insert(id);
+        let c = self.consumer_or_create(consumer, now).0;
+        c.seen_time = now;
+        c.pel.insert(id);
     }
 
     fn heap_size(&self, name_len: usize) -> usize {
@@ -483,11 +499,15 @@ impl StreamLog {
             }
         };
         if need_new {
+            // The previous node is sealed: give back its growth slack.
+            if let Some(mut last) = self.nodes.last_entry() {
+                last.get_mut().buf.shrink_to_fit();
+            }
             self.nodes.insert(id, Node::new(fields));
         }
-        let (&master, node) = self.nodes.last_key_value().expect("a node exists");
-        let _ = node;
-        self.nodes.get_mut(&master).expect("exists").push(master, id, fields);
+        let mut last = self.nodes.last_entry().expect("a node exists");
+        let master = *last.key();
+        last.get_mut().push(master, id, fields);
         if self.len == 0 {
             self.first_id = id;
         }
@@ -573,6 +593,12 @@ impl StreamLog {
         out
     }
 
+    /// The ID of the last live entry.
+    pub fn last_live_id(&self) -> Option<StreamId> {
+        let (&m, n) = self.nodes.last_key_value()?;
+        n.last_live_id(m)
+    }
+
     /// The first (or last) live entry.
     pub fn first_entry(&self) -> Option<Entry<'_>> {
         self.range(StreamId::MIN, StreamId::MAX, 1, false).pop()
@@ -586,10 +612,7 @@ impl StreamLog {
     /// Returns the number of entries removed.
     pub fn trim(&mut self, strategy: TrimStrategy, approx: bool, limit: u64) -> u64 {
         let mut removed = 0u64;
-        loop {
-            let Some((&master, node)) = self.nodes.first_key_value() else {
-                break;
-            };
+        while let Some((&master, node)) = self.nodes.first_key_value() {
             let done = match strategy {
                 TrimStrategy::MaxLen(max) => self.len <= max,
                 TrimStrategy::MinId(min) => self.first_id >= min,
@@ -599,7 +622,8 @@ impl StreamLog {
             }
             let whole = match strategy {
                 TrimStrategy::MaxLen(max) => self.len - node.live as u64 >= max,
-                TrimStrategy::MinId(min) => node.last_live_id(master).is_none_or(|l| l < min),
+                // The node's last entry counts even when deleted, as in Redis.
+                TrimStrategy::MinId(min) => node.entries(master).last().is_none_or(|l| l.id < min),
             };
             if whole {
                 if limit != 0 && removed + node.live as u64 > limit {
@@ -615,16 +639,19 @@ impl StreamLog {
                 break;
             }
             let node = self.nodes.get_mut(&master).expect("exists");
+            // Entries are visited in node order and deleted ones count for the
+            // MINID stop test: after XSETID a node may hold a deleted entry with a
+            // higher ID before live ones, and Redis stops there too.
             for e in node.entries(master) {
-                if e.deleted {
-                    continue;
-                }
                 let stop = match strategy {
                     TrimStrategy::MaxLen(max) => self.len <= max,
                     TrimStrategy::MinId(min) => e.id >= min,
                 };
                 if stop {
                     break;
+                }
+                if e.deleted {
+                    continue;
                 }
                 node.mark_deleted(e.off);
                 self.len -= 1;
@@ -645,8 +672,12 @@ impl StreamLog {
         if self.len == 0 || self.max_deleted_id.is_zero() {
             return false;
         }
+        // Every deleted entry precedes the first live one: no gaps remain.
+        if self.first_id > self.max_deleted_id {
+            return false;
+        }
         let start = start.unwrap_or(self.first_id);
-        let end = end.unwrap_or(self.last_id);
+        let end = end.unwrap_or(StreamId::MAX);
         start <= self.max_deleted_id && self.max_deleted_id <= end
     }
 
@@ -658,8 +689,11 @@ impl StreamLog {
         if self.len == 0 && id < self.last_id {
             return self.entries_added as i64;
         }
-        if id == self.last_id || id > self.last_id {
+        if id == self.last_id {
             return self.entries_added as i64;
+        }
+        if id > self.last_id {
+            return ENTRIES_READ_INVALID;
         }
         if !self.has_tombstones(None, None) {
             if id < self.first_id {
@@ -674,9 +708,10 @@ impl StreamLog {
 
     /// Heap bytes owned.
     pub fn heap_size(&self) -> usize {
-        // A B-tree slot holds the 16-byte key and a 32-byte node header; leaves
-        // are at least half full, so count ~64 bytes per node for the tree.
-        self.nodes.values().map(|n| n.buf.capacity() + 64).sum()
+        // A B-tree slot holds the 16-byte key and the 40-byte node header; leaves
+        // filled in ID order end up about half full, so count ~112 bytes per node
+        // for the tree, plus each buffer rounded up to its allocator size class.
+        self.nodes.values().map(|n| alloc_size(n.buf.capacity()) + 112).sum()
     }
 }
 
@@ -774,7 +809,7 @@ mod tests {
                         let nf = 1 + (rng.next_u64() % 3) as usize;
                         let mut f: Vec<Vec<u8>> = Vec::new();
                         for i in 0..nf {
-                            let name = if rng.next_u64() % 4 == 0 {
+                            let name = if rng.next_u64() & 3 == 0 {
                                 format!("g{i}")
                             } else {
                                 format!("f{i}")

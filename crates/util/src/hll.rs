@@ -24,7 +24,11 @@
 //! `hll-sparse-max-bytes`, or needs a value above 32, becomes dense.
 //!
 //! Corrupted bytes behave as in Redis, which reads a 0 past the end of a string
-//! (its terminator); this module does the same through [`at`].
+//! (its terminator); this module does the same through [`at`]. Known deviation:
+//! when a corrupted sparse string ends in an XZERO missing its second byte, an
+//! update in Redis writes into that terminator and later reads see the byte
+//! written there; shoal keeps no bytes past the end and reads 0. Only strings
+//! written by SET/APPEND can get there.
 
 /// Header size in bytes.
 pub const HDR: usize = 16;
@@ -314,6 +318,9 @@ fn sparse_set(b: &mut Vec<u8>, index: usize, count: u8, max_bytes: u64) -> Resul
         }
     }
     merge_adjacent(b, prev.unwrap_or(HDR));
+    // A sparse update marks the cache stale at once (it matters when a later
+    // element of the same PFADD turns out corrupt).
+    invalidate(b);
     Ok(true)
 }
 
@@ -364,7 +371,7 @@ pub fn to_dense(b: &mut Vec<u8>) -> Result<(), Corrupt> {
             Op::Zero { len, .. } => idx += len,
             Op::Val { value, len } => {
                 if idx + len > REGISTERS {
-                    break;
+                    return Err(Corrupt);
                 }
                 for i in idx..idx + len {
                     dense_put(&mut dense[HDR..], i, value);
@@ -412,7 +419,7 @@ pub fn merge_into(max: &mut [u8], b: &[u8]) -> Result<(), Corrupt> {
             Op::Zero { len, .. } => i += len,
             Op::Val { value, len } => {
                 if i + len > REGISTERS {
-                    break;
+                    return Err(Corrupt);
                 }
                 for m in &mut max[i..i + len] {
                     *m = (*m).max(value);
@@ -774,6 +781,13 @@ mod tests {
         assert_eq!(to_dense(&mut short.clone()), Err(Corrupt));
         assert_eq!(merge_into(&mut vec![0; REGISTERS], &short), Err(Corrupt));
         assert_eq!(set_register(&mut short, 16383, 1, 3000), Err(Corrupt));
+        // A VAL past the last register is corrupt even when the runs before it
+        // add up to exactly 16384.
+        let mut past_end = new_sparse();
+        past_end.push(val(1, 1));
+        assert_eq!(to_dense(&mut past_end.clone()), Err(Corrupt));
+        assert_eq!(merge_into(&mut vec![0; REGISTERS], &past_end), Err(Corrupt));
+        assert_eq!(count(&past_end), Err(Corrupt));
         assert!(self_test().is_ok());
     }
 }

@@ -45,6 +45,15 @@ fn flags(st: &ClientState) -> String {
     if st.monitor {
         f.push('O');
     }
+    if st.subscribed() {
+        f.push('P');
+    }
+    if st.multi.is_some() {
+        f.push('x');
+    }
+    if st.blocked.is_some() {
+        f.push('b');
+    }
     if st.close_after_reply {
         f.push('c');
     }
@@ -76,7 +85,7 @@ fn client_line(c: &Conn, now_ms: i64) -> String {
     let mut s = String::with_capacity(300);
     let _ = writeln!(
         s,
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 \
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} \
          qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl={} oll=0 omem={} tot-mem={} \
          events={} cmd={} user={} redir=-1 resp={}",
         st.id,
@@ -88,6 +97,10 @@ fn client_line(c: &Conn, now_ms: i64) -> String {
         (now_ms - st.last_interaction_ms).max(0) / 1000,
         flags(st),
         st.db,
+        st.channels.len(),
+        st.patterns.len(),
+        st.shard_channels.len(),
+        st.multi.as_ref().map_or(-1, |q| q.len() as i64),
         c.qbuf,
         c.qbuf_free,
         c.argv_mem,

@@ -6,6 +6,14 @@ use crate::server::VERSION;
 use shoal_resp::Protocol;
 
 pub fn ping(ctx: &mut Ctx, args: &[&[u8]]) {
+    if args.len() <= 2 && ctx.client.subscribed() && !ctx.client.out.is_resp3() {
+        // In the RESP2 Pub/Sub context PING answers like a message.
+        let out = ctx.out();
+        out.array(2);
+        out.bulk(b"pong");
+        out.bulk(args.get(1).copied().unwrap_or(b""));
+        return;
+    }
     match args.len() {
         1 => ctx.out().simple("PONG"),
         2 => ctx.out().bulk(args[1]),
@@ -35,6 +43,7 @@ pub fn reset(ctx: &mut Ctx, _args: &[&[u8]]) {
         ctx.srv.monitors.retain(|&m| m != id);
     }
     super::transaction::discard_transaction(ctx.srv, ctx.client);
+    super::pubsub::unsubscribe_all(ctx.srv, ctx.client);
     ctx.client.authenticated = !ctx.srv.auth_required();
     ctx.client.user = "default".into();
     ctx.out().simple("RESET");

@@ -15,6 +15,7 @@ pub mod hyperloglog;
 pub mod introspection;
 pub mod keyspace;
 pub mod list;
+pub mod pubsub;
 pub mod server;
 pub mod set;
 pub mod stream;

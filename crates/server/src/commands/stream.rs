@@ -159,7 +159,8 @@ fn reply_entries(out: &mut Reply, entries: &[(StreamId, Vec<&[u8]>)]) {
     }
 }
 
-fn unknown_or_arity(out: &mut Reply, sub: &str, parent: &str) {
+fn unknown_or_arity(out: &mut Reply, sub: &[u8], parent: &str) {
+    let sub = String::from_utf8_lossy(sub);
     out.error(&format!(
         "ERR unknown subcommand or wrong number of arguments for '{sub}'. Try {parent} HELP."
     ));
@@ -188,7 +189,7 @@ struct TrimArgs {
 fn parse_trim_opt(ctx: &mut Ctx, args: &[&[u8]], i: usize, t: &mut TrimArgs) -> Result<Option<usize>, ()> {
     let a = args[i];
     let more = i + 1 < args.len();
-    if eq_ic(a, "maxlen") && more || eq_ic(a, "minid") && more {
+    if (eq_ic(a, "maxlen") || eq_ic(a, "minid")) && more {
         let is_max = eq_ic(a, "maxlen");
         let mut j = i + 1;
         let mut approx = false;
@@ -314,14 +315,6 @@ pub fn xadd(ctx: &mut Ctx, args: &[&[u8]]) {
             Ok(None) => break i,
         }
     };
-    if !check_trim(ctx, &t) {
-        return;
-    }
-    let fields = &args[id_at + 1..];
-    if fields.is_empty() || fields.len() % 2 != 0 {
-        wrong_arity(ctx.out(), "xadd");
-        return;
-    }
     let raw = args[id_at];
     let id = if raw == b"*" {
         AddId::Auto
@@ -339,6 +332,14 @@ pub fn xadd(ctx: &mut Ctx, args: &[&[u8]]) {
             None => return,
         }
     };
+    if !check_trim(ctx, &t) {
+        return;
+    }
+    let fields = &args[id_at + 1..];
+    if fields.is_empty() || fields.len() & 1 == 1 {
+        wrong_arity(ctx.out(), "xadd");
+        return;
+    }
     if let AddId::Explicit(id) = id {
         if id.is_zero() {
             ctx.out().error("ERR The ID specified in XADD must be greater than 0-0");
@@ -376,6 +377,11 @@ pub fn xadd(ctx: &mut Ctx, args: &[&[u8]]) {
         AddId::AutoSeq(ms) => {
             if ms == last.ms {
                 if last.seq == u64::MAX {
+                    if last != StreamId::MAX {
+                        drop_if_empty(ctx, args[1]);
+                        ctx.out().error("ERR Elements are too large to be stored");
+                        return;
+                    }
                     None
                 } else {
                     Some(StreamId::new(ms, last.seq + 1))
@@ -444,7 +450,7 @@ fn range_generic(ctx: &mut Ctx, args: &[&[u8]], rev: bool) {
     let Ok(end) = range_bound(out, b, false) else {
         return;
     };
-    let mut count: i64 = -1;
+    let mut count: Option<i64> = None;
     let mut i = 4;
     while i < args.len() {
         if eq_ic(args[i], "count") && i + 1 < args.len() {
@@ -452,7 +458,7 @@ fn range_generic(ctx: &mut Ctx, args: &[&[u8]], rev: bool) {
                 out.error(err::NOT_INT);
                 return;
             };
-            count = n.max(0);
+            count = Some(n);
             i += 2;
         } else {
             out.error(err::SYNTAX);
@@ -464,15 +470,19 @@ fn range_generic(ctx: &mut Ctx, args: &[&[u8]], rev: bool) {
     let Ok(s) = read_stream(ctx.srv, db, args[1], out) else {
         return;
     };
-    let (Some(s), Some(start), Some(end)) = (s, start, end) else {
+    let Some(s) = s else {
         out.array(0);
         return;
     };
-    if count == 0 {
-        out.array(0);
+    if count.is_some_and(|n| n <= 0) {
+        out.null_array();
         return;
     }
-    let entries = s.log.range(start, end, count.max(0) as usize, rev);
+    let (Some(start), Some(end)) = (start, end) else {
+        out.array(0);
+        return;
+    };
+    let entries = s.log.range(start, end, count.unwrap_or(0) as usize, rev);
     reply_entries(out, &entries);
 }
 
@@ -485,6 +495,15 @@ pub fn xrevrange(ctx: &mut Ctx, args: &[&[u8]]) {
 }
 
 pub fn xdel(ctx: &mut Ctx, args: &[&[u8]]) {
+    let db = ctx.client.db;
+    match write_stream(ctx.srv, db, args[1], &mut ctx.client.out) {
+        Err(()) => return,
+        Ok(None) => {
+            ctx.out().int(0);
+            return;
+        }
+        Ok(Some(_)) => {}
+    }
     let mut ids = Vec::with_capacity(args.len() - 2);
     for a in &args[2..] {
         match strict_id(ctx.out(), a) {
@@ -578,14 +597,7 @@ pub fn xsetid(ctx: &mut Ctx, args: &[&[u8]]) {
         }
         Ok(Some(s)) => s,
     };
-    if let Some(n) = entries_added {
-        if (s.log.len() as i64) > n {
-            ctx.out()
-                .error("ERR The entries_added specified in XSETID is smaller than the target stream length");
-            return;
-        }
-    }
-    if s.log.len() > 0 {
+    if !s.log.is_empty() {
         let top = s.log.last_entry().map(|e| e.0).unwrap_or_default();
         if id < top {
             ctx.out()
@@ -593,11 +605,18 @@ pub fn xsetid(ctx: &mut Ctx, args: &[&[u8]]) {
             return;
         }
     }
+    if let Some(n) = entries_added {
+        if (s.log.len() as i64) > n {
+            ctx.out()
+                .error("ERR The entries_added specified in XSETID is smaller than the target stream length");
+            return;
+        }
+    }
     s.log.last_id = id;
     if let Some(n) = entries_added {
         s.log.entries_added = n as u64;
     }
-    if let Some(m) = max_deleted {
+    if let Some(m) = max_deleted.filter(|m| !m.is_zero()) {
         s.log.max_deleted_id = m;
     }
     ctx.out().ok();
@@ -627,6 +646,7 @@ struct ReadArgs<'a> {
     noack: bool,
     group: Option<(&'a [u8], &'a [u8])>,
     keys: Vec<&'a [u8]>,
+    raw_ids: Vec<&'a [u8]>,
     ids: Vec<ReadId>,
 }
 
@@ -638,6 +658,7 @@ fn parse_read<'a>(ctx: &mut Ctx, args: &[&'a [u8]], with_group: bool) -> Option<
         noack: false,
         group: None,
         keys: Vec::new(),
+        raw_ids: Vec::new(),
         ids: Vec::new(),
     };
     let mut i = 1;
@@ -679,9 +700,10 @@ fn parse_read<'a>(ctx: &mut Ctx, args: &[&'a [u8]], with_group: bool) -> Option<
         return None;
     };
     let rest = &args[start..];
-    if rest.len() % 2 != 0 {
+    if rest.len() & 1 == 1 {
         ctx.out().error(&format!(
-            "ERR Unbalanced '{name}' list of streams: for each stream key an ID or '$' must be specified."
+            "ERR Unbalanced {} list of streams: for each stream key an ID or '$' must be specified.",
+            name.to_ascii_uppercase()
         ));
         return None;
     }
@@ -691,25 +713,29 @@ fn parse_read<'a>(ctx: &mut Ctx, args: &[&'a [u8]], with_group: bool) -> Option<
     }
     let n = rest.len() / 2;
     r.keys = rest[..n].to_vec();
-    for a in &rest[n..] {
-        if *a == b"$" {
-            if with_group {
-                ctx.out().error("ERR The $ ID is meaningless in the context of XREADGROUP: you want to read the history of this consumer by specifying a proper ID, or use the > ID to get new messages. The $ ID would just return an empty result set.");
-                return None;
-            }
-            r.ids.push(ReadId::Last);
-        } else if *a == b">" {
-            if !with_group {
-                ctx.out().error("ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option.");
-                return None;
-            }
-            r.ids.push(ReadId::New);
-        } else {
-            let id = strict_id(ctx.out(), a)?;
-            r.ids.push(ReadId::Id(id));
-        }
-    }
+    r.raw_ids = rest[n..].to_vec();
     Some(r)
+}
+
+/// Parses one XREAD/XREADGROUP ID (after its key was looked up, as Redis does).
+fn parse_read_id(out: &mut Reply, a: &[u8], with_group: bool) -> Option<ReadId> {
+    if a == b"$" {
+        if with_group {
+            out.error("ERR The $ ID is meaningless in the context of XREADGROUP: you want to read the history of this consumer by specifying a proper ID, or use the > ID to get new messages. The $ ID would just return an empty result set.");
+            return None;
+        }
+        Some(ReadId::Last)
+    } else if a == b">" {
+        if !with_group {
+            out.error(
+                "ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option.",
+            );
+            return None;
+        }
+        Some(ReadId::New)
+    } else {
+        strict_id(out, a).map(ReadId::Id)
+    }
 }
 
 fn block_deadline(ctx: &Ctx, block: Option<i64>) -> Option<Option<i64>> {
@@ -733,7 +759,7 @@ fn close_results_pair(out: &mut Reply, key: &[u8]) {
 }
 
 pub fn xread(ctx: &mut Ctx, args: &[&[u8]]) {
-    let Some(mut r) = parse_read(ctx, args, false) else {
+    let Some(r) = parse_read(ctx, args, false) else {
         return;
     };
     let db = ctx.client.db;
@@ -746,14 +772,17 @@ pub fn xread(ctx: &mut Ctx, args: &[&[u8]]) {
         None
     };
     let mut starts = Vec::with_capacity(r.keys.len());
-    for (k, rid) in r.keys.iter().zip(&r.ids) {
+    for (k, raw) in r.keys.iter().zip(&r.raw_ids) {
         let out = &mut ctx.client.out;
         let s = match read_stream(ctx.srv, db, k, out) {
             Err(()) => return,
             Ok(s) => s,
         };
+        let Some(rid) = parse_read_id(out, raw, false) else {
+            return;
+        };
         starts.push(match rid {
-            ReadId::Id(id) => *id,
+            ReadId::Id(id) => id,
             _ => s.map_or(StreamId::MIN, |s| s.log.last_id),
         });
     }
@@ -762,7 +791,6 @@ pub fn xread(ctx: &mut Ctx, args: &[&[u8]]) {
             starts = rem;
         }
     }
-    r.ids.clear();
     // Collect results.
     let mut hits: Vec<usize> = Vec::new();
     for (i, k) in r.keys.iter().enumerate() {
@@ -770,7 +798,7 @@ pub fn xread(ctx: &mut Ctx, args: &[&[u8]]) {
             Some(Value::Stream(s)) => s,
             _ => continue,
         };
-        if s.log.len() > 0 && s.log.last_id > starts[i] {
+        if s.log.last_live_id().is_some_and(|l| l > starts[i]) {
             hits.push(i);
         }
     }
@@ -810,13 +838,13 @@ pub fn xread(ctx: &mut Ctx, args: &[&[u8]]) {
 }
 
 pub fn xreadgroup(ctx: &mut Ctx, args: &[&[u8]]) {
-    let Some(r) = parse_read(ctx, args, true) else {
+    let Some(mut r) = parse_read(ctx, args, true) else {
         return;
     };
     let (group, consumer) = r.group.expect("checked");
     let db = ctx.client.db;
     // Every stream and group must exist before anything is read.
-    for k in &r.keys {
+    for (k, raw) in r.keys.iter().zip(&r.raw_ids) {
         let out = &mut ctx.client.out;
         match write_stream(ctx.srv, db, k, out) {
             Err(()) => return,
@@ -825,6 +853,10 @@ pub fn xreadgroup(ctx: &mut Ctx, args: &[&[u8]]) {
                 nogroup(out, k, group, " in XREADGROUP with GROUP option");
                 return;
             }
+        }
+        match parse_read_id(out, raw, true) {
+            Some(id) => r.ids.push(id),
+            None => return,
         }
     }
     let now = ctx.srv.now_ms;
@@ -837,7 +869,7 @@ pub fn xreadgroup(ctx: &mut Ctx, args: &[&[u8]]) {
         };
         let g = &s.groups[group];
         let has = match rid {
-            ReadId::New => s.log.len() > 0 && s.log.last_id > g.last_id,
+            ReadId::New => s.log.last_live_id().is_some_and(|l| l > g.last_id),
             _ => true,
         };
         any |= has;
@@ -845,14 +877,6 @@ pub fn xreadgroup(ctx: &mut Ctx, args: &[&[u8]]) {
     }
     if !any {
         if let Some(deadline) = block_deadline(ctx, r.block) {
-            // The consumer exists from the first attempt on.
-            for k in &r.keys {
-                if let Some(Value::Stream(s)) = ctx.srv.keyspace.dbs[db].get_mut(k, i64::MIN).map(|e| &mut e.value) {
-                    if let Some(g) = s.groups.get_mut(group) {
-                        g.consumer_or_create(consumer, now).0.seen_time = now;
-                    }
-                }
-            }
             let keys = r.keys.clone();
             super::block_client(ctx, &keys, deadline);
             return;
@@ -861,13 +885,6 @@ pub fn xreadgroup(ctx: &mut Ctx, args: &[&[u8]]) {
     let nserved = served.iter().filter(|&&b| b).count();
     let out = &mut ctx.client.out;
     if nserved == 0 {
-        for k in &r.keys {
-            if let Some(Value::Stream(s)) = ctx.srv.keyspace.dbs[db].get_mut(k, i64::MIN).map(|e| &mut e.value) {
-                if let Some(g) = s.groups.get_mut(group) {
-                    g.consumer_or_create(consumer, now).0.seen_time = now;
-                }
-            }
-        }
         out.null_array();
         return;
     }
@@ -878,10 +895,10 @@ pub fn xreadgroup(ctx: &mut Ctx, args: &[&[u8]]) {
         };
         let StreamValue { log, groups } = &mut **s;
         let g = groups.get_mut(group).expect("checked");
-        g.consumer_or_create(consumer, now).0.seen_time = now;
         if !ok {
             continue;
         }
+        g.consumer_or_create(consumer, now).0.seen_time = now;
         close_results_pair(out, k);
         match rid {
             ReadId::New => {
@@ -903,7 +920,12 @@ pub fn xreadgroup(ctx: &mut Ctx, args: &[&[u8]]) {
                     .consumers
                     .get(consumer)
                     .map(|c| {
-                        let it = c.pel.range(*start..).copied();
+                        let from = start.incr();
+                        let it = c
+                            .pel
+                            .range(from.unwrap_or(StreamId::MAX)..)
+                            .filter(move |_| from.is_some())
+                            .copied();
                         if r.count == 0 {
                             it.collect()
                         } else {
@@ -960,7 +982,7 @@ pub fn xgroup_create(ctx: &mut Ctx, args: &[&[u8]]) {
             entries_read = n;
             i += 2;
         } else {
-            unknown_or_arity(ctx.out(), "create", "XGROUP");
+            unknown_or_arity(ctx.out(), args[1], "XGROUP");
             return;
         }
     }
@@ -973,6 +995,10 @@ pub fn xgroup_create(ctx: &mut Ctx, args: &[&[u8]]) {
         Some(Value::Stream(s)) => s.log.last_id,
         _ => StreamId::MIN,
     };
+    if !exists && !mkstream {
+        ctx.out().error(ERR_NOKEY_GROUP);
+        return;
+    }
     let id = if args[4] == b"$" {
         last
     } else {
@@ -982,10 +1008,6 @@ pub fn xgroup_create(ctx: &mut Ctx, args: &[&[u8]]) {
         }
     };
     if !exists {
-        if !mkstream {
-            ctx.out().error(ERR_NOKEY_GROUP);
-            return;
-        }
         create_stream(ctx.srv, db, args[2]);
     }
     let Some(Value::Stream(s)) = ctx.srv.keyspace.dbs[db]
@@ -1034,7 +1056,7 @@ pub fn xgroup_setid(ctx: &mut Ctx, args: &[&[u8]]) {
         };
         entries_read = n;
     } else if args.len() != 5 {
-        unknown_or_arity(ctx.out(), "setid", "XGROUP");
+        unknown_or_arity(ctx.out(), args[1], "XGROUP");
         return;
     }
     let (key, group) = (args[2], args[3]);
@@ -1049,7 +1071,7 @@ pub fn xgroup_setid(ctx: &mut Ctx, args: &[&[u8]]) {
     let id = if args[4] == b"$" {
         last
     } else {
-        match strict_id(ctx.out(), args[4]) {
+        match id_arg(ctx.out(), args[4], 0, true) {
             Some(id) => id,
             None => return,
         }
@@ -1120,6 +1142,16 @@ pub fn xgroup_help(ctx: &mut Ctx, _args: &[&[u8]]) {
 // ---------------------------------------------------------------------------
 
 pub fn xack(ctx: &mut Ctx, args: &[&[u8]]) {
+    let db = ctx.client.db;
+    // Type and group are checked before the IDs are parsed, as Redis does.
+    match write_stream(ctx.srv, db, args[1], &mut ctx.client.out) {
+        Err(()) => return,
+        Ok(Some(s)) if s.groups.contains_key(args[2]) => {}
+        Ok(_) => {
+            ctx.out().int(0);
+            return;
+        }
+    }
     let mut ids = Vec::with_capacity(args.len() - 3);
     for a in &args[3..] {
         match strict_id(ctx.out(), a) {
@@ -1127,14 +1159,12 @@ pub fn xack(ctx: &mut Ctx, args: &[&[u8]]) {
             None => return,
         }
     }
-    let db = ctx.client.db;
     let n = match write_stream(ctx.srv, db, args[1], &mut ctx.client.out) {
-        Err(()) => return,
-        Ok(None) => 0,
         Ok(Some(s)) => match s.groups.get_mut(args[2]) {
             None => 0,
             Some(g) => ids.iter().filter(|&&id| g.ack(id)).count(),
         },
+        _ => 0,
     };
     ctx.out().int(n as i64);
 }
@@ -1153,7 +1183,7 @@ pub fn xpending(ctx: &mut Ctx, args: &[&[u8]]) {
             min_idle = Some(n.max(0));
             i += 2;
         }
-        if args.len() < i + 3 || args.len() > i + 4 {
+        if args.len() < i + 3 || args.len() > 9 {
             ctx.out().error(err::SYNTAX);
             return;
         }
@@ -1167,7 +1197,7 @@ pub fn xpending(ctx: &mut Ctx, args: &[&[u8]]) {
         let Some(count) = super::int_arg(ctx, args[i + 2]) else {
             return;
         };
-        if args.len() == i + 4 {
+        if args.len() > i + 3 {
             consumer = Some(args[i + 3]);
         }
         range = Some((start, end, count.max(0) as usize));
@@ -1254,6 +1284,18 @@ pub fn xpending(ctx: &mut Ctx, args: &[&[u8]]) {
 
 pub fn xclaim(ctx: &mut Ctx, args: &[&[u8]]) {
     let (key, group, consumer) = (args[1], args[2], args[3]);
+    {
+        let db = ctx.client.db;
+        let out = &mut ctx.client.out;
+        match write_stream(ctx.srv, db, key, out) {
+            Err(()) => return,
+            Ok(Some(s)) if s.groups.contains_key(group) => {}
+            Ok(_) => {
+                nogroup(out, key, group, "");
+                return;
+            }
+        }
+    }
     let Some(min_idle) = super::parse_int(args[4]) else {
         ctx.out().error("ERR Invalid min-idle-time argument for XCLAIM");
         return;
@@ -1337,7 +1379,7 @@ pub fn xclaim(ctx: &mut Ctx, args: &[&[u8]]) {
             g.last_id = l;
         }
     }
-    g.consumer_or_create(consumer, now).0.seen_time = now;
+    // The consumer is created only when something is claimed.
     let mut claimed: Vec<StreamId> = Vec::new();
     for id in ids {
         let exists = log.contains(id);
@@ -1384,7 +1426,7 @@ pub fn xautoclaim(ctx: &mut Ctx, args: &[&[u8]]) {
         return;
     };
     let min_idle = min_idle.max(0);
-    let Some(start) = id_arg(ctx.out(), args[5], 0, true) else {
+    let Ok(Some(start)) = range_bound(ctx.out(), args[5], true) else {
         return;
     };
     let mut count: i64 = 100;
@@ -1392,10 +1434,8 @@ pub fn xautoclaim(ctx: &mut Ctx, args: &[&[u8]]) {
     let mut i = 6;
     while i < args.len() {
         if eq_ic(args[i], "count") && i + 1 < args.len() {
-            let Some(n) = super::int_arg(ctx, args[i + 1]) else {
-                return;
-            };
-            if n < 1 || n > i64::MAX / 10 {
+            let n = super::parse_int(args[i + 1]).unwrap_or(0);
+            if !(1..=i64::MAX / 10).contains(&n) {
                 ctx.out().error("ERR COUNT must be > 0");
                 return;
             }
@@ -1422,14 +1462,15 @@ pub fn xautoclaim(ctx: &mut Ctx, args: &[&[u8]]) {
     };
     let StreamValue { log, groups } = &mut *s;
     let g = groups.get_mut(group).expect("checked");
-    g.consumer_or_create(consumer, now).0.seen_time = now;
+    // The consumer is created only when something is claimed.
     let mut attempts = count * 10;
     let mut claimed = Vec::new();
     let mut deleted = Vec::new();
     let mut next = StreamId::MIN;
     let candidates: Vec<StreamId> = g.pel.range(start..).map(|(k, _)| *k).collect();
     let mut it = candidates.into_iter().peekable();
-    while attempts > 0 && (claimed.len() as i64) < count {
+    let mut left = count;
+    while attempts > 0 && left > 0 {
         let Some(id) = it.next() else {
             break;
         };
@@ -1437,6 +1478,7 @@ pub fn xautoclaim(ctx: &mut Ctx, args: &[&[u8]]) {
         if !log.contains(id) {
             g.ack(id);
             deleted.push(id);
+            left -= 1;
             continue;
         }
         let n = &g.pel[&id];
@@ -1445,6 +1487,7 @@ pub fn xautoclaim(ctx: &mut Ctx, args: &[&[u8]]) {
         }
         g.deliver(id, consumer, now, !justid);
         claimed.push(id);
+        left -= 1;
     }
     if let Some(&id) = it.peek() {
         next = id;
@@ -1502,7 +1545,7 @@ pub fn xinfo_stream(ctx: &mut Ctx, args: &[&[u8]]) {
     let mut count: usize = 10;
     if args.len() > 3 {
         if !eq_ic(args[3], "full") {
-            unknown_or_arity(ctx.out(), "stream", "XINFO");
+            unknown_or_arity(ctx.out(), args[1], "XINFO");
             return;
         }
         full = true;
@@ -1512,7 +1555,7 @@ pub fn xinfo_stream(ctx: &mut Ctx, args: &[&[u8]]) {
             };
             count = if n <= 0 { 0 } else { n as usize };
         } else if args.len() != 4 {
-            ctx.out().error(err::SYNTAX);
+            unknown_or_arity(ctx.out(), args[1], "XINFO");
             return;
         }
     }

@@ -2,7 +2,7 @@
 
 use super::{
     bitmap as b, client as cl, connection as cn, hash as h, hyperloglog as hl, introspection as i, keyspace as k,
-    list as l, server as sv, set as st, stream as x, string as s, transaction as t, zset as z,
+    list as l, pubsub as ps, server as sv, set as st, stream as x, string as s, transaction as t, zset as z,
 };
 use super::{CommandSpec, Handler};
 
@@ -744,6 +744,15 @@ const XINFO_SUBS: &[CommandSpec] = &[
     ),
 ];
 
+const PUBSUB_SUBS: &[CommandSpec] = &[
+    c("pubsub|channels", -2, "pubsub loading stale", NOKEY, "", "pubsub", "2.8.0", "O(N) where N is the number of active channels, and assuming constant time pattern matching (relatively short channels and patterns)", "Returns the active channels.", ps::pubsub_channels),
+    c("pubsub|help", 2, HELP_FLAGS, NOKEY, "", "pubsub", "6.2.0", O1, "Returns helpful text about the different subcommands.", ps::pubsub_help),
+    c("pubsub|numpat", 2, "pubsub loading stale", NOKEY, "", "pubsub", "2.8.0", O1, "Returns a count of unique pattern subscriptions.", ps::pubsub_numpat),
+    c("pubsub|numsub", -2, "pubsub loading stale", NOKEY, "", "pubsub", "2.8.0", "O(N) for the NUMSUB subcommand, where N is the number of requested channels", "Returns a count of subscribers to channels.", ps::pubsub_numsub),
+    c("pubsub|shardchannels", -2, "pubsub loading stale", NOKEY, "", "pubsub", "7.0.0", "O(N) where N is the number of active shard channels, and assuming constant time pattern matching (relatively short shard channels).", "Returns the active shard channels.", ps::pubsub_shardchannels),
+    c("pubsub|shardnumsub", -2, "pubsub loading stale", NOKEY, "", "pubsub", "7.0.0", "O(N) for the SHARDNUMSUB subcommand, where N is the number of requested shard channels", "Returns the count of subscribers of shard channels.", ps::pubsub_shardnumsub),
+];
+
 /// The command table, sorted by name.
 pub static COMMANDS: &[CommandSpec] = &[
     c("append", 3, "write denyoom fast", KEY1, "@string", "string", "2.0.0", O1, "Appends a string to the value of a key. Creates the key if it doesn't exist.", s::append),
@@ -848,7 +857,11 @@ pub static COMMANDS: &[CommandSpec] = &[
     c("pfselftest", 1, "admin", NOKEY, "@hyperloglog", "hyperloglog", "2.8.9", "N/A", "An internal command for testing HyperLogLog values", hl::pfselftest),
     c("ping", -1, "fast", NOKEY, "@connection", "connection", "1.0.0", O1, "Returns the server's liveliness response.", cn::ping),
     c("psetex", 4, "write denyoom", KEY1, "@string", "string", "2.6.0", O1, "Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.", s::psetex),
+    c("psubscribe", -2, "pubsub noscript loading stale", NOKEY, "", "pubsub", "2.0.0", "O(N) where N is the number of patterns to subscribe to.", "Listens for messages published to channels that match one or more patterns.", ps::psubscribe),
     c("pttl", 2, "readonly fast", KEY1, "@keyspace", "generic", "2.6.0", O1, "Returns the expiration time in milliseconds of a key.", k::pttl),
+    c("publish", 3, "pubsub loading stale fast", NOKEY, "", "pubsub", "2.0.0", "O(N+M) where N is the number of clients subscribed to the receiving channel and M is the total number of subscribed patterns (by any client).", "Posts a message to a channel.", ps::publish),
+    parent("pubsub", -2, "pubsub", "2.8.0", "A container for Pub/Sub commands.", PUBSUB_SUBS),
+    c("punsubscribe", -1, "pubsub noscript loading stale", NOKEY, "", "pubsub", "2.0.0", "O(N+M) where N is the number of patterns the client is already subscribed and M is the number of total patterns subscribed in the system (by any client).", "Stops listening to messages published to channels that match one or more patterns.", ps::punsubscribe),
     c("quit", -1, "noscript loading stale fast no_auth allow_busy", NOKEY, "@connection", "connection", "1.0.0", O1, "Closes the connection.", cn::quit),
     c("randomkey", 1, "readonly", NOKEY, "@keyspace", "generic", "1.0.0", O1, "Returns a random key name from the database.", k::randomkey),
     c("rename", 3, "write", (1, 2, 1), "@keyspace", "generic", "1.0.0", O1, "Renames a key and overwrites the destination.", k::rename),
@@ -879,19 +892,24 @@ pub static COMMANDS: &[CommandSpec] = &[
     c("smismember", -3, "readonly fast", KEY1, "@set", "set", "6.2.0", "O(N) where N is the number of elements being checked for membership", "Determines whether multiple members belong to a set.", st::smismember),
     c("smove", 4, "write fast", (1, 2, 1), "@set", "set", "1.0.0", O1, "Moves a member from one set to another.", st::smove),
     c("spop", -2, "write fast", KEY1, "@set", "set", "1.0.0", "Without the count argument O(1), otherwise O(N) where N is the value of the passed count.", "Returns one or more random members from a set after removing them. Deletes the set if the last member was popped.", st::spop),
+    c("spublish", 3, "pubsub loading stale fast", KEY1, "", "pubsub", "7.0.0", "O(N) where N is the number of clients subscribed to the receiving shard channel.", "Post a message to a shard channel", ps::spublish),
     c("srandmember", -2, "readonly", KEY1, "@set", "set", "1.0.0", "Without the count argument O(1), otherwise O(N) where N is the absolute value of the passed count.", "Get one or multiple random members from a set", st::srandmember),
     c("srem", -3, "write fast", KEY1, "@set", "set", "1.0.0", "O(N) where N is the number of members to be removed.", "Removes one or more members from a set. Deletes the set if the last member was removed.", st::srem),
     c("sscan", -3, "readonly", KEY1, "@set", "set", "2.8.0", "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.", "Iterates over members of a set.", st::sscan),
+    c("ssubscribe", -2, "pubsub noscript loading stale", ALLKEYS, "", "pubsub", "7.0.0", "O(N) where N is the number of shard channels to subscribe to.", "Listens for messages published to shard channels.", ps::ssubscribe),
     c("strlen", 2, "readonly fast", KEY1, "@string", "string", "2.2.0", O1, "Returns the length of a string value.", s::strlen),
+    c("subscribe", -2, "pubsub noscript loading stale", NOKEY, "", "pubsub", "2.0.0", "O(N) where N is the number of channels to subscribe to.", "Listens for messages published to channels.", ps::subscribe),
     c("substr", 4, "readonly", KEY1, "@string", "string", "1.0.0", ON, "Returns a substring from a string value.", s::getrange),
     c("sunion", -2, "readonly", ALLKEYS, "@set", "set", "1.0.0", "O(N) where N is the total number of elements in all given sets.", "Returns the union of multiple sets.", st::sunion),
     c("sunionstore", -3, "write denyoom", ALLKEYS, "@set", "set", "1.0.0", "O(N) where N is the total number of elements in all given sets.", "Stores the union of multiple sets in a key.", st::sunionstore),
+    c("sunsubscribe", -1, "pubsub noscript loading stale", ALLKEYS, "", "pubsub", "7.0.0", "O(N) where N is the number of clients already subscribed to a shard channel.", "Stops listening to messages posted to shard channels.", ps::sunsubscribe),
     c("swapdb", 3, "write fast", NOKEY, "@keyspace @dangerous", "server", "4.0.0", ON, "Swaps two Redis databases.", k::swapdb),
     c("time", 1, "loading stale fast", NOKEY, "", "server", "2.6.0", O1, "Returns the server time.", sv::time),
     c("touch", -2, "readonly fast", ALLKEYS, "@keyspace", "generic", "3.2.1", ON, "Returns the number of existing keys out of those specified after updating the time they were last accessed.", k::touch),
     c("ttl", 2, "readonly fast", KEY1, "@keyspace", "generic", "1.0.0", O1, "Returns the expiration time in seconds of a key.", k::ttl),
     c("type", 2, "readonly fast", KEY1, "@keyspace", "generic", "1.0.0", O1, "Determines the type of value stored at a key.", k::type_),
     c("unlink", -2, "write fast", ALLKEYS, "@keyspace", "generic", "4.0.0", ON, "Asynchronously deletes one or more keys.", k::unlink),
+    c("unsubscribe", -1, "pubsub noscript loading stale", NOKEY, "", "pubsub", "2.0.0", "O(N) where N is the number of clients already subscribed to a channel.", "Stops listening to messages posted to channels.", ps::unsubscribe),
     c("unwatch", 1, "noscript loading stale fast allow_busy", NOKEY, "@transaction", "transactions", "2.2.0", O1, "Forgets about watched keys of a transaction.", t::unwatch),
     c("watch", -2, "noscript loading stale fast allow_busy", ALLKEYS, "@transaction", "transactions", "2.2.0", "O(1) for every key.", "Monitors changes to keys to determine the execution of a transaction.", t::watch),
     c("xack", -4, "write fast", KEY1, "@stream", "stream", "5.0.0", "O(1) for each message ID processed.", "Marks a pending message as correctly processed, effectively removing it from the pending entries list of the consumer group. Return value of the command is the number of messages successfully acknowledged, that is, the IDs we were actually able to resolve in the PEL.", x::xack),

@@ -238,7 +238,7 @@ pub fn zadd(ctx: &mut Ctx, args: &[&[u8]]) {
             .error("ERR XX and NX options at the same time are not compatible");
         return;
     }
-    if (f.gt && f.nx) || (f.lt && f.nx) || (f.gt && f.lt) {
+    if ((f.gt || f.lt) && f.nx) || (f.gt && f.lt) {
         ctx.out()
             .error("ERR GT, LT, and/or NX options at the same time are not compatible");
         return;
@@ -779,7 +779,10 @@ pub fn zremrangebylex(ctx: &mut Ctx, args: &[&[u8]]) {
 // ---------------------------------------------------------------------------
 
 /// Pops up to `count` entries from `key`; Ok(None) if the key is missing.
-fn pop_n(ctx: &mut Ctx, key: &[u8], max: bool, count: usize) -> Result<Option<Vec<(Vec<u8>, f64)>>, ()> {
+/// Owned (member, score) entries.
+type Entries = Vec<(Vec<u8>, f64)>;
+
+fn pop_n(ctx: &mut Ctx, key: &[u8], max: bool, count: usize) -> Result<Option<Entries>, ()> {
     let db = ctx.client.db;
     if !check(ctx.srv, db, key, &mut ctx.client.out, true)? {
         return Ok(None);
