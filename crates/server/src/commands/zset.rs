@@ -229,7 +229,7 @@ pub fn zadd(ctx: &mut Ctx, args: &[&[u8]]) {
         i += 1;
     }
     let pairs = &args[i..];
-    if pairs.is_empty() || pairs.len() % 2 != 0 {
+    if pairs.is_empty() || !pairs.len().is_multiple_of(2) {
         ctx.out().error(err::SYNTAX);
         return;
     }
