@@ -221,6 +221,130 @@ def _bitfield_ops(g: G, ro=False):
     return ops
 
 
+# --- lists, hashes, sets ------------------------------------------------------
+FIELDS = [b"f1", b"f2", b"f3", b"a", b"b", b"1", b"2", b"-3", b"", b"\x00"]
+
+
+def _member(g: G):
+    """Set members / list elements: mostly small integers (so intsets and
+    LREM/LPOS hits happen), some edges, some words and odd bytes."""
+    r = g.r.random()
+    if r < 0.45:
+        return g.small_int(-5, 15)
+    if r < 0.55:
+        return g.r.choice(INT_EDGES + [b"-0", b"007", b"1.0", b" 3"])
+    if r < 0.85:
+        return g.r.choice(WORDS[:6])
+    return g.value()
+
+
+def _members(g: G, lo=1, hi=5):
+    return [_member(g) for _ in range(g.r.randint(lo, hi))]
+
+
+def _field(g: G):
+    r = g.r.random()
+    if r < 0.8:
+        return g.r.choice(FIELDS)
+    if r < 0.9:
+        return b"field" + b"x" * g.r.choice([10, 60, 61, 70])
+    return g.value()
+
+
+def _hvalue(g: G):
+    r = g.r.random()
+    if r < 0.3:
+        return g.small_int(-100, 100)
+    if r < 0.4:
+        return g.r.choice(FLOATS)
+    return g.value()
+
+
+def _count(g: G, lo=-3, hi=8):
+    """A count for pops and random picks.  No huge negative counts: a count
+    of -2^62 asks both servers for 2^62 replies."""
+    r = g.r.random()
+    if r < 0.85:
+        return g.small_int(lo, hi)
+    return g.r.choice([b"9223372036854775807", b"-9223372036854775808", b"x",
+                       b"1.5", b"", b"100000"])
+
+
+def _index(g: G):
+    return g.number(-12, 12)
+
+
+def _timeout(g: G):
+    """Block timeouts: short (an empty key makes the command wait that long,
+    0 would wait forever); some invalid ones (immediate errors)."""
+    r = g.r.random()
+    if r < 0.85:
+        return g.pick(b"0.01", b"0.02", b".01")
+    return g.pick(b"-1", b"abc", b"nan", b"-0.5", b"")
+
+
+def _side(g: G):
+    return g.r.choice([b"LEFT", b"RIGHT", b"left", b"Right"] + ([b"UP"] if g.r.random() < 0.1 else []))
+
+
+def _numkeys(g: G, keys):
+    r = g.r.random()
+    if r < 0.9:
+        return str(len(keys)).encode()
+    return g.pick(b"0", b"-1", b"x", str(len(keys) + 1).encode(), b"2147483648")
+
+
+def _mpop(g: G, name, blocking=False):
+    keys = g.keys(1, 3)
+    args = [name] + ([_timeout(g)] if blocking else []) + [_numkeys(g, keys)] + keys + [_side(g)]
+    if g.r.random() < 0.4:
+        args += [b"COUNT", _count(g, -1, 6)]
+    return args
+
+
+def _lpos(g: G):
+    args = [b"LPOS", g.key(), _member(g)]
+    opts = [[b"RANK", g.pick(b"1", b"2", b"-1", b"-2", b"0", b"3", g.number(-5, 5))],
+            [b"COUNT", _count(g, 0, 4)],
+            [b"MAXLEN", g.pick(b"0", b"1", b"3", b"100", b"-1", b"x")]]
+    g.r.shuffle(opts)
+    for o in opts:
+        if g.r.random() < 0.4:
+            args += o
+    return args
+
+
+def _hset_pairs(g: G, lo=1, hi=4):
+    return [x for _ in range(g.r.randint(lo, hi)) for x in (_field(g), _hvalue(g))]
+
+
+def _hrandfield(g: G):
+    args = [b"HRANDFIELD", g.key()]
+    if g.r.random() < 0.7:
+        args.append(_count(g, -6, 8))
+        if g.r.random() < 0.5:
+            args.append(g.pick(b"WITHVALUES", b"withvalues", b"WITHVALUE"))
+    return args
+
+
+def _sscan_opts(g: G):
+    opts = []
+    if g.r.random() < 0.4:
+        opts += [b"MATCH", g.pick(b"*", b"1*", b"f*", b"[a-c]*", b"nosuch", b"?")]
+    if g.r.random() < 0.6:
+        opts += [b"COUNT", g.pick(b"1000", b"1000", b"2", b"0", b"x")]
+    return opts
+
+
+def _sintercard(g: G):
+    keys = g.keys(1, 3)
+    args = [b"SINTERCARD", _numkeys(g, keys)] + keys
+    if g.r.random() < 0.4:
+        args += [b"LIMIT", g.pick(b"0", b"1", b"2", b"100", b"-1", b"x")]
+    return args
+
+
+
 # --- generators: each returns the argument list of one command --------------
 GENERATORS = {
     # keyspace
@@ -297,6 +421,69 @@ GENERATORS = {
               + [g.key()] + g.keys(1, 3)),
     "BITFIELD": (2, lambda g: [b"BITFIELD", g.key()] + _bitfield_ops(g)),
     "BITFIELD_RO": (1, lambda g: [b"BITFIELD_RO", g.key()] + _bitfield_ops(g, ro=True)),
+    # lists
+    "LPUSH": (4, lambda g: [b"LPUSH", g.key()] + _members(g)),
+    "RPUSH": (4, lambda g: [b"RPUSH", g.key()] + _members(g)),
+    "LPUSHX": (0.7, lambda g: [b"LPUSHX", g.key()] + _members(g, 1, 3)),
+    "RPUSHX": (0.7, lambda g: [b"RPUSHX", g.key()] + _members(g, 1, 3)),
+    "LPOP": (2, lambda g: [b"LPOP", g.key()] + g.maybe(0.4, [_count(g)])),
+    "RPOP": (2, lambda g: [b"RPOP", g.key()] + g.maybe(0.4, [_count(g)])),
+    "LLEN": (1.5, lambda g: [b"LLEN", g.key()]),
+    "LRANGE": (3, lambda g: [b"LRANGE", g.key(), _index(g), _index(g)]),
+    "LINDEX": (1.5, lambda g: [b"LINDEX", g.key(), _index(g)]),
+    "LSET": (1.5, lambda g: [b"LSET", g.key(), _index(g), _member(g)]),
+    "LINSERT": (1.5, lambda g: [b"LINSERT", g.key(), g.pick(b"BEFORE", b"AFTER", b"after", b"MIDDLE"),
+                                _member(g), _member(g)]),
+    "LREM": (1.5, lambda g: [b"LREM", g.key(), g.number(-3, 3), _member(g)]),
+    "LTRIM": (1.2, lambda g: [b"LTRIM", g.key(), _index(g), _index(g)]),
+    "LPOS": (1.5, _lpos),
+    "LMOVE": (1.5, lambda g: [b"LMOVE", g.key(), g.key(), _side(g), _side(g)]),
+    "RPOPLPUSH": (1, lambda g: [b"RPOPLPUSH", g.key(), g.key()]),
+    "LMPOP": (1.2, lambda g: _mpop(g, b"LMPOP")),
+    "BLPOP": (0.6, lambda g: [b"BLPOP"] + g.keys(1, 3) + [_timeout(g)]),
+    "BRPOP": (0.6, lambda g: [b"BRPOP"] + g.keys(1, 3) + [_timeout(g)]),
+    "BLMOVE": (0.5, lambda g: [b"BLMOVE", g.key(), g.key(), _side(g), _side(g), _timeout(g)]),
+    "BRPOPLPUSH": (0.4, lambda g: [b"BRPOPLPUSH", g.key(), g.key(), _timeout(g)]),
+    "BLMPOP": (0.5, lambda g: _mpop(g, b"BLMPOP", blocking=True)),
+    # hashes
+    "HSET": (5, lambda g: [b"HSET", g.key()] + _hset_pairs(g)),
+    "HSETNX": (1, lambda g: [b"HSETNX", g.key(), _field(g), _hvalue(g)]),
+    "HMSET": (1, lambda g: [b"HMSET", g.key()] + _hset_pairs(g)),
+    "HGET": (2.5, lambda g: [b"HGET", g.key(), _field(g)]),
+    "HMGET": (1.5, lambda g: [b"HMGET", g.key()] + [_field(g) for _ in range(g.r.randint(1, 4))]),
+    "HDEL": (2, lambda g: [b"HDEL", g.key()] + [_field(g) for _ in range(g.r.randint(1, 3))]),
+    "HLEN": (1.2, lambda g: [b"HLEN", g.key()]),
+    "HEXISTS": (1.2, lambda g: [b"HEXISTS", g.key(), _field(g)]),
+    "HSTRLEN": (1, lambda g: [b"HSTRLEN", g.key(), _field(g)]),
+    "HKEYS": (1.2, lambda g: [b"HKEYS", g.key()]),
+    "HVALS": (1.2, lambda g: [b"HVALS", g.key()]),
+    "HGETALL": (2, lambda g: [b"HGETALL", g.key()]),
+    "HINCRBY": (2, lambda g: [b"HINCRBY", g.key(), _field(g), g.number(-100, 100)]),
+    "HINCRBYFLOAT": (2, lambda g: [b"HINCRBYFLOAT", g.key(), _field(g),
+                                   g.pick(*FLOATS, b"1", b"-3", b"0.001", b"abc")]),
+    "HRANDFIELD": (1.2, _hrandfield),
+    "HSCAN": (1, lambda g: [b"HSCAN", g.key(), g.pick(b"0", b"0", b"0", b"x", b"-1")] + _sscan_opts(g)),
+    # sets
+    "SADD": (5, lambda g: [b"SADD", g.key()] + _members(g)),
+    "SREM": (2, lambda g: [b"SREM", g.key()] + _members(g, 1, 3)),
+    "SCARD": (1.2, lambda g: [b"SCARD", g.key()]),
+    "SISMEMBER": (1.2, lambda g: [b"SISMEMBER", g.key(), _member(g)]),
+    "SMISMEMBER": (1.2, lambda g: [b"SMISMEMBER", g.key()] + _members(g, 1, 4)),
+    "SMEMBERS": (2, lambda g: [b"SMEMBERS", g.key()]),
+    "SMOVE": (1.2, lambda g: [b"SMOVE", g.key(), g.key(), _member(g)]),
+    # SPOP without a count (or with a count below the size) pops random
+    # members, after which the two servers' sets differ: only counts that
+    # take everything or nothing are generated (and SPOP is never "broken")
+    "SPOP": (0.8, lambda g: [b"SPOP", g.key(), g.pick(b"0", b"100000", b"100000", b"-1", b"x")]),
+    "SRANDMEMBER": (1.2, lambda g: [b"SRANDMEMBER", g.key()] + g.maybe(0.7, [_count(g, -6, 8)])),
+    "SINTER": (1, lambda g: [b"SINTER"] + g.keys(1, 3)),
+    "SUNION": (1, lambda g: [b"SUNION"] + g.keys(1, 3)),
+    "SDIFF": (1, lambda g: [b"SDIFF"] + g.keys(1, 3)),
+    "SINTERSTORE": (0.8, lambda g: [b"SINTERSTORE", g.key()] + g.keys(1, 3)),
+    "SUNIONSTORE": (0.8, lambda g: [b"SUNIONSTORE", g.key()] + g.keys(1, 3)),
+    "SDIFFSTORE": (0.8, lambda g: [b"SDIFFSTORE", g.key()] + g.keys(1, 3)),
+    "SINTERCARD": (0.8, _sintercard),
+    "SSCAN": (1, lambda g: [b"SSCAN", g.key(), g.pick(b"0", b"0", b"0", b"x")] + _sscan_opts(g)),
     # connection / server
     "PING": (1, lambda g: [b"PING"] + g.maybe(0.5, [g.value()])),
     "ECHO": (1, lambda g: [b"ECHO", g.value()]),
@@ -328,6 +515,13 @@ _NOT_FOR_GETKEYS = {"@scanall", "COMMAND GETKEYS", "QUIT", "RESET", "HELLO",
                     "OBJECT HELP"}
 
 
+# Commands whose arguments are never damaged: a damaged SPOP count can make it
+# pop random members (the servers' sets would then differ), and a damaged
+# blocking command can get timeout 0 and block for ever.
+_NEVER_BREAK = {"@scanall", "SPOP", "BLPOP", "BRPOP", "BLMOVE", "BRPOPLPUSH",
+                "BLMPOP"}
+
+
 def gen_command(g: G, broken=True) -> list:
     while True:
         name = g.r.choices(_NAMES, _WEIGHTS)[0]
@@ -335,7 +529,7 @@ def gen_command(g: G, broken=True) -> list:
             continue
         args = list(GENERATORS[name][1](g))
         break
-    if broken and name != "@scanall" and g.r.random() < 0.12:
+    if broken and name not in _NEVER_BREAK and g.r.random() < 0.12:
         args = break_args(g, args)
     return args
 
@@ -359,9 +553,32 @@ def break_args(g: G, args: list) -> list:
     return args
 
 
+def config_prelude(g: G) -> list:
+    """Sometimes lower the encoding thresholds at the start of a script, so
+    listpack -> hashtable, intset -> hashtable and quicklist node splits
+    happen with the few small values the generator uses."""
+    out = []
+    if g.r.random() < 0.5:
+        out.append([b"CONFIG", b"SET", b"hash-max-listpack-entries",
+                    g.pick(b"1", b"2", b"3", b"4", b"8")])
+    if g.r.random() < 0.4:
+        out.append([b"CONFIG", b"SET", b"hash-max-listpack-value",
+                    g.pick(b"0", b"2", b"4", b"8", b"16")])
+    if g.r.random() < 0.5:
+        out.append([b"CONFIG", b"SET", b"set-max-intset-entries",
+                    g.pick(b"1", b"2", b"3", b"5", b"8")])
+    if g.r.random() < 0.4:
+        out.append([b"CONFIG", b"SET", b"list-max-listpack-size",
+                    g.pick(b"1", b"2", b"3", b"-1", b"-2")])
+    if g.r.random() < 0.2:
+        out.append([b"CONFIG", b"SET", b"list-compress-depth", g.pick(b"1", b"2")])
+    return out
+
+
 def generate(seed: int, n: int = DEFAULT_LEN) -> list:
     g = G(seed)
     steps = [Step(list(a), 1, None, 0, "") for a in PRELUDE]
+    steps += [Step(a, 1, None, 0, "") for a in config_prelude(g)]
     for i in range(n):
         args = gen_command(g)
         conn = 2 if g.r.random() < 0.08 else 1

@@ -845,17 +845,19 @@ def random_members(a: Reply, b: Reply, args, probe=None) -> Optional[str]:
 
 
 def random_fields(a: Reply, b: Reply, args, probe=None) -> Optional[str]:
-    """HRANDFIELD key [count [WITHVALUES]]: random picks.  Reply type, item
-    count and nesting must match; with a positive count the fields are
-    distinct; each side's fields must exist in its own hash, and with
-    WITHVALUES carry the hash's values (probed with HMGET)."""
+    """HRANDFIELD key [count [WITHVALUES]] and ZRANDMEMBER key [count
+    [WITHSCORES]]: random picks.  Reply type, item count and nesting must
+    match; with a positive count the picks are distinct; each side's picks
+    must exist in its own key, and with WITHVALUES/WITHSCORES carry the key's
+    values/scores (probed with HMGET/ZMSCORE)."""
     d = _shape(a, b) if a.kind in AGGREGATES else (None if a.kind == b.kind else
                                                     f"reply type {b.kind}, expected {a.kind}")
     if d:
         return d
     if a.is_null:
         return None
-    withvalues = len(args) > 3 and args[3].upper() == b"WITHVALUES"
+    zset = args[0].upper() == b"ZRANDMEMBER"
+    withvalues = len(args) > 3 and args[3].upper() == (b"WITHSCORES" if zset else b"WITHVALUES")
     if a.kind == BULK:
         pairs_a, pairs_b = [(a.value, None)], [(b.value, None)]
     elif a.kind in AGGREGATES:
@@ -864,26 +866,28 @@ def random_fields(a: Reply, b: Reply, args, probe=None) -> Optional[str]:
             if not withvalues:
                 return [(x.value, None) for x in items]
             if items and items[0].kind in AGGREGATES:       # RESP3: [[f, v], ...]
-                return [(x.value[0].value, x.value[1].value) for x in items]
-            return [(items[i].value, items[i + 1].value) for i in range(0, len(items), 2)]
+                return [(x.value[0].value, x.value[1]) for x in items]
+            return [(items[i].value, items[i + 1]) for i in range(0, len(items), 2)]
         pairs_a, pairs_b = pairs(a), pairs(b)
         count = _count_arg(args, 2)
         fields_b = [f for f, _ in pairs_b]
         if count is not None and count > 0 and len(set(fields_b)) != len(fields_b):
-            return "repeated fields for a positive count"
+            return "repeated picks for a positive count"
     else:
         return exact(a, b, args)
     if not pairs_a:
         return None
     key = args[1]
-    ra, rb = _probe_both(probe, [b"HMGET", key] + [f for f, _ in pairs_a],
-                         [b"HMGET", key] + [f for f, _ in pairs_b])
+    look = b"ZMSCORE" if zset else b"HMGET"
+    ra, rb = _probe_both(probe, [look, key] + [f for f, _ in pairs_a],
+                         [look, key] + [f for f, _ in pairs_b])
     if rb is not None and rb.kind in AGGREGATES:
         for (f, v), r in zip(pairs_b, rb.value):
             if r.is_null:
-                return f"field {f!r} is not in the hash"
-            if withvalues and r.value != v:
-                return f"field {f!r} with value {v!r}, the hash has {r.value!r}"
+                return f"pick {f!r} is not in the key"
+            # RESP2 scores are bulk strings in both replies, RESP3 doubles in both
+            if withvalues and (r.kind, r.value) != (v.kind, v.value):
+                return f"pick {f!r} with {v!r}, the key has {r!r}"
     return None
 
 
@@ -1080,6 +1084,12 @@ RULES: list[Rule] = [
     Rule(("SPOP",), "popped-members",
          "random picks: count and distinctness are checked, and that the "
          "popped members are gone (probed), not which ones"),
+    Rule(("ZSCAN",), "scan-key",
+         "a skiplist zset is scanned in its dict's order with opaque cursors; a "
+         "listpack is returned whole, exactly"),
+    Rule(("ZRANDMEMBER",), "random-fields",
+         "random picks: count, nesting, distinctness (positive count), that the "
+         "members exist and, with WITHSCORES, their scores (probed) are checked"),
     Rule(("HRANDFIELD",), "random-fields",
          "random picks: count, nesting, distinctness (positive count), that the "
          "fields exist and, with WITHVALUES, their values (probed) are checked"),

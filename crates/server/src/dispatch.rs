@@ -166,6 +166,11 @@ fn run(srv: &mut Server, c: &mut ClientState, args: &[&[u8]]) {
         c.out.simple("QUEUED");
         return;
     }
+    if srv.config.maxmemory > 0 && !crate::evict::perform_evictions(srv) && spec.has(flag::DENYOOM) {
+        c.out.error("OOM command not allowed when used memory > 'maxmemory'.");
+        reject(srv, spec);
+        return;
+    }
     let Some(handler) = spec.handler else {
         return;
     };

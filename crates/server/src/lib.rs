@@ -10,6 +10,7 @@
 //! - [`pubsub`]: channel, pattern and shard-channel subscriptions.
 //! - [`stats`]: counters for INFO, SLOWLOG and LATENCY.
 //! - [`watch`]: WATCHed keys of optimistic transactions.
+//! - [`evict`]: memory in use, maxmemory eviction, LFU counters.
 //! - [`log`]: Redis-format logging.
 //! - [`clock`]: a cheap monotonic clock for timing commands.
 //! - [`startup`]: from argv to a running server (config, daemonize, pidfile).
@@ -19,6 +20,7 @@ pub mod client;
 pub mod clock;
 pub mod commands;
 pub mod dispatch;
+pub mod evict;
 pub mod log;
 pub mod net;
 pub mod pubsub;

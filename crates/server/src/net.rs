@@ -463,6 +463,13 @@ impl EventLoop {
                     continue;
                 };
                 let blocked = c.state.blocked.clone().expect("waiting clients are parked");
+                // Like Redis, a key only serves the commands waiting for its type:
+                // a string written to a key a BLPOP waits on leaves it waiting.
+                let holds = srv.keyspace.dbs[db].peek(&key, unix_ms()).map(|e| e.value.type_name());
+                if holds != Some(waited_type(&blocked.args[0])) {
+                    srv.clients.put_back(idx, c);
+                    continue;
+                }
                 let args: Vec<&[u8]> = blocked.args.iter().map(|a| a.as_slice()).collect();
                 srv.now_ms = unix_ms();
                 execute(srv, &mut c.state, &args);
@@ -508,9 +515,11 @@ impl EventLoop {
         let now = unix_ms();
         srv.now_ms = now;
         srv.lru_clock = (now / 1000) as u32;
+        let stamp = crate::evict::initial_stamp(srv);
         for db in srv.keyspace.dbs.iter_mut() {
-            db.lru_clock = srv.lru_clock;
+            db.lru_clock = stamp;
         }
+        srv.memory.refresh();
         let sig = SHUTDOWN_SIGNAL.swap(0, Ordering::SeqCst);
         if sig != 0 {
             let name = if sig == libc::SIGINT { "SIGINT" } else { "SIGTERM" };
@@ -602,6 +611,16 @@ pub fn process_commands(srv: &mut Server, c: &mut Client, idx: usize, paused: &m
         }
     }
     c.query.compact();
+}
+
+/// The type of key a blocking command waits for.
+fn waited_type(command: &[u8]) -> &'static str {
+    let name = command.to_ascii_lowercase();
+    match name.as_slice() {
+        b"bzpopmin" | b"bzpopmax" | b"bzmpop" => "zset",
+        b"xread" | b"xreadgroup" => "stream",
+        _ => "list",
+    }
 }
 
 /// Parks a client whose blocking command found no data.

@@ -146,6 +146,7 @@ pub struct Server {
     pub blocking: crate::blocking::Blocking,
     pub watches: crate::watch::Watches,
     pub pubsub: crate::pubsub::PubSub,
+    pub memory: crate::evict::MemoryGauge,
     /// CLIENT UNBLOCK requests: (client id, reply with an error).
     pub unblock_requests: Vec<(u64, bool)>,
     pub shutdown_requested: bool,
@@ -190,6 +191,7 @@ impl Server {
             blocking: Default::default(),
             watches: Default::default(),
             pubsub: Default::default(),
+            memory: crate::evict::MemoryGauge::new(),
             unblock_requests: Vec::new(),
             shutdown_requested: false,
             active_expire_enabled: true,

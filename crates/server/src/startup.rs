@@ -128,6 +128,9 @@ pub fn run(args: &[String]) -> i32 {
     };
     crate::commands::server::record_startup_memory();
     notice!("Server initialized");
+    if !crate::commands::persistence::load_at_startup(&mut srv) {
+        return 1;
+    }
     log_ready();
     let result = event_loop.run(&mut srv);
     if let Err(e) = &result {

@@ -347,6 +347,53 @@ impl Db {
         }
     }
 
+    /// Up to `n` random entries (key, access stamp, expiry), for eviction.
+    /// With `volatile_only`, only keys with a TTL. Bounded work: a sparse match
+    /// may return fewer than `n`.
+    pub fn sample(
+        &self,
+        rng: &mut shoal_util::rand::FastRng,
+        n: usize,
+        volatile_only: bool,
+    ) -> Vec<(Vec<u8>, u32, i64)> {
+        let mut out = Vec::with_capacity(n);
+        if self.len == 0 || (volatile_only && self.volatile == 0) {
+            return out;
+        }
+        for _ in 0..n * 16 {
+            if out.len() >= n {
+                break;
+            }
+            let slot = rng.below(SLOTS as u64) as usize;
+            let s = &self.slots[slot];
+            if s.table.is_empty() || (volatile_only && s.volatile == 0) {
+                continue;
+            }
+            let Some(e) = s.table.iter().nth(rng.below(s.table.len() as u64) as usize) else {
+                continue;
+            };
+            if !volatile_only || e.has_expire() {
+                out.push((e.key().to_vec(), e.lru, e.expire_at));
+            }
+        }
+        if out.is_empty() {
+            // Few candidates spread thin: take the first ones from a random start.
+            let start = rng.below(SLOTS as u64) as usize;
+            for i in 0..SLOTS {
+                let s = &self.slots[(start + i) % SLOTS];
+                for e in s.table.iter() {
+                    if !volatile_only || e.has_expire() {
+                        out.push((e.key().to_vec(), e.lru, e.expire_at));
+                        if out.len() >= n {
+                            return out;
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
     /// A random live key, or None if the database is empty (RANDOMKEY).
     pub fn random_key(&self, rng: &mut shoal_util::rand::FastRng, now_ms: i64) -> Option<Vec<u8>> {
         if self.len == 0 {

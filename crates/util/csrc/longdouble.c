@@ -102,3 +102,19 @@ int shoal_ld_add(const char *a, size_t alen, const char *b, size_t blen, char *o
 int shoal_test_fmt_g17(double v, char *out, size_t cap) {
     return snprintf(out, cap, "%.17g", v);
 }
+
+/* A blocking-command timeout in seconds, converted to milliseconds the way
+ * Redis 7.0 does it with a long double: 0 = not a number, 1 = ok (*out set),
+ * 2 = negative (including values whose milliseconds overflow). */
+int shoal_timeout_ms(const char *s, size_t len, long long *out) {
+    long double v;
+    int kind = shoal_parse_ld(s, len, &v);
+    if (kind == SHOAL_NUM_INVALID) return 0;
+    if (kind == SHOAL_NUM_INFINITE) return 2;
+    long double ms = v * 1000.0L + 0.5L;
+    if (ms >= 9223372036854775807.0L || ms <= -9223372036854775808.0L) return 2;
+    long long t = (long long)ms;
+    if (t < 0) return 2;
+    *out = t;
+    return 1;
+}

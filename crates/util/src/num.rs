@@ -216,6 +216,7 @@ mod ffi {
         pub fn shoal_parse_double(s: *const c_char, len: usize, out: *mut f64) -> c_int;
         pub fn shoal_parse_double_loose(s: *const c_char, out: *mut f64) -> c_int;
         pub fn shoal_ld_classify(s: *const c_char, len: usize) -> c_int;
+        pub fn shoal_timeout_ms(s: *const c_char, len: usize, out: *mut i64) -> c_int;
         pub fn shoal_ld_add(
             a: *const c_char,
             alen: usize,
@@ -894,5 +895,51 @@ mod tests {
         assert_eq!(IncrementNotFinite.message(), "ERR value is NaN or Infinity");
         assert_eq!(NanOrInfinity.message(), "ERR increment would produce NaN or Infinity");
         assert_eq!(InvalidValue.message(), "ERR value is not a valid float");
+    }
+}
+
+/// Why a blocking timeout was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimeoutError {
+    /// "ERR timeout is not a float or out of range"
+    NotAFloat,
+    /// "ERR timeout is negative" (also for milliseconds beyond i64, as Redis)
+    Negative,
+}
+
+/// A blocking command's timeout (seconds, a long double in Redis) as whole
+/// milliseconds, converted exactly as Redis 7.0 does: `-0.001` rounds to 0,
+/// `1e-400` is 0, `1e16` overflows and counts as negative.
+pub fn parse_timeout_ms(s: &[u8]) -> Result<i64, TimeoutError> {
+    if s.is_empty() {
+        return Err(TimeoutError::NotAFloat);
+    }
+    let c = CStrBuf::new(s);
+    let mut out: i64 = 0;
+    // SAFETY: `c` is NUL-terminated at index s.len() and outlives the call.
+    match unsafe { ffi::shoal_timeout_ms(c.as_ptr(), s.len(), &mut out) } {
+        1 => Ok(out),
+        2 => Err(TimeoutError::Negative),
+        _ => Err(TimeoutError::NotAFloat),
+    }
+}
+
+#[cfg(test)]
+mod timeout_tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_convert_like_redis() {
+        assert_eq!(parse_timeout_ms(b"1.5"), Ok(1500));
+        assert_eq!(parse_timeout_ms(b"0"), Ok(0));
+        assert_eq!(parse_timeout_ms(b"-0.001"), Ok(0));
+        assert_eq!(parse_timeout_ms(b"-0.5"), Err(TimeoutError::Negative));
+        assert_eq!(parse_timeout_ms(b"1e-400"), Ok(0));
+        assert_eq!(parse_timeout_ms(b"9223372036854775"), Ok(9223372036854775000));
+        assert_eq!(parse_timeout_ms(b"9223372036854776"), Err(TimeoutError::Negative));
+        assert_eq!(parse_timeout_ms(b"inf"), Err(TimeoutError::Negative));
+        assert_eq!(parse_timeout_ms(b"0x10"), Ok(16000));
+        assert_eq!(parse_timeout_ms(b"nan"), Err(TimeoutError::NotAFloat));
+        assert_eq!(parse_timeout_ms(b"abc"), Err(TimeoutError::NotAFloat));
     }
 }

@@ -585,6 +585,11 @@ pub fn help(ctx: &mut Ctx, _args: &[&[u8]]) {
 /// CLIENT UNBLOCK id [TIMEOUT|ERROR]: answers 1 if the client was blocked; the
 /// event loop then replies to it (timeout reply, or the UNBLOCKED error).
 pub fn unblock(ctx: &mut Ctx, args: &[&[u8]]) {
+    if args.len() > 4 {
+        ctx.out()
+            .error("ERR unknown subcommand or wrong number of arguments for 'UNBLOCK'. Try CLIENT HELP.");
+        return;
+    }
     let with_error = match args.get(3) {
         None => false,
         Some(a) if eq_ic(a, "timeout") => false,
@@ -594,10 +599,6 @@ pub fn unblock(ctx: &mut Ctx, args: &[&[u8]]) {
             return;
         }
     };
-    if args.len() > 4 {
-        ctx.out().error(crate::commands::err::SYNTAX);
-        return;
-    }
     let Some(id) = crate::commands::parse_int(args[2]) else {
         ctx.out().error(crate::commands::err::NOT_INT);
         return;

@@ -436,7 +436,9 @@ pub fn object_freq(ctx: &mut Ctx, args: &[&[u8]]) {
         ctx.out().error("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.");
         return;
     }
-    ctx.out().int(0);
+    let stamp = object_entry(ctx, args[2]).map_or(0, |e| e.lru);
+    let freq = crate::evict::lfu_decayed(stamp, ctx.now(), ctx.srv.config.lfu_decay_time);
+    ctx.out().int(freq as i64);
 }
 
 pub fn object_idletime(ctx: &mut Ctx, args: &[&[u8]]) {

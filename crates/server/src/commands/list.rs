@@ -174,20 +174,28 @@ fn norm(index: i64, len: usize) -> i64 {
 }
 
 pub fn lindex(ctx: &mut Ctx, args: &[&[u8]]) {
-    let Some(index) = int_arg(ctx, args[2]) else {
-        return;
-    };
+    // Redis looks the key up before it parses the index.
     let Ok(l) = list_ref(ctx, args[1]) else {
         return;
     };
-    let item = l.and_then(|l| {
-        let i = norm(index, l.len());
-        if i < 0 {
-            None
-        } else {
-            l.get(i as usize)
+    let Some(l) = l else {
+        ctx.out().null();
+        return;
+    };
+    let len = l.len();
+    let Some(index) = parse_int(args[2]) else {
+        ctx.out().error(err::NOT_INT);
+        return;
+    };
+    let i = norm(index, len);
+    let item = if i < 0 {
+        None
+    } else {
+        match list_ref(ctx, args[1]) {
+            Ok(Some(l)) => l.get(i as usize),
+            _ => None,
         }
-    });
+    };
     match item {
         Some(v) => ctx.out().bulk(&v),
         None => ctx.out().null(),
@@ -195,20 +203,25 @@ pub fn lindex(ctx: &mut Ctx, args: &[&[u8]]) {
 }
 
 pub fn lset(ctx: &mut Ctx, args: &[&[u8]]) {
-    let Some(index) = int_arg(ctx, args[2]) else {
-        return;
-    };
     let lim = limit(ctx);
-    let ok = match list_mut(ctx, args[1]) {
+    // Redis checks the key (missing, wrong type) before it parses the index.
+    match list_mut(ctx, args[1]) {
         Err(()) => return,
         Ok(None) => {
             ctx.out().error(err::NO_KEY);
             return;
         }
+        Ok(Some(_)) => {}
+    }
+    let Some(index) = int_arg(ctx, args[2]) else {
+        return;
+    };
+    let ok = match list_mut(ctx, args[1]) {
         Ok(Some(l)) => {
             let i = norm(index, l.len());
             i >= 0 && l.set(i as usize, args[3], lim)
         }
+        _ => false,
     };
     if ok {
         ctx.out().ok();
@@ -316,9 +329,13 @@ pub fn lpos(ctx: &mut Ctx, args: &[&[u8]]) {
             ctx.out().error(err::SYNTAX);
             return;
         }
-        let Some(n) = int_arg(ctx, args[i + 1]) else {
+        let parsed = parse_int(args[i + 1]);
+        if eq_ic(args[i], "rank") && parsed.is_none() {
+            ctx.out().error(err::NOT_INT);
             return;
-        };
+        }
+        // COUNT and MAXLEN share one message for "not a number" and "negative".
+        let n = parsed.unwrap_or(-1);
         if eq_ic(args[i], "rank") {
             if n == 0 {
                 ctx.out().error("ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list");
@@ -466,7 +483,7 @@ fn parse_mpop<'a>(ctx: &mut Ctx, args: &[&'a [u8]]) -> Option<MpopArgs<'a>> {
     let rest = &args[2 + numkeys..];
     let count = match rest {
         [] => 1,
-        [opt, n] if eq_ic(opt, "count") => match parse_int(n) {
+        [opt, n, ..] if eq_ic(opt, "count") => match parse_int(n) {
             Some(n) if n > 0 => n as usize,
             _ => {
                 ctx.out().error("ERR count should be greater than 0");
@@ -478,6 +495,10 @@ fn parse_mpop<'a>(ctx: &mut Ctx, args: &[&'a [u8]]) -> Option<MpopArgs<'a>> {
             return None;
         }
     };
+    if rest.len() > 2 {
+        ctx.out().error(err::SYNTAX);
+        return None;
+    }
     Some(MpopArgs { keys, left, count })
 }
 
@@ -508,32 +529,8 @@ pub fn lmpop(ctx: &mut Ctx, args: &[&[u8]]) {
     }
 }
 
-/// Parses a blocking timeout in seconds (float) into an absolute deadline.
-fn timeout_arg(ctx: &mut Ctx, arg: &[u8]) -> Option<Option<i64>> {
-    let parsed = shoal_util::num::parse_f64(arg).filter(|v| !v.is_nan());
-    // Redis parses a long double: 1e400 is a number there (too big, below), not
-    // an error.
-    let parsed = parsed.or_else(|| shoal_util::num::parse_long_double_ok(arg).then_some(f64::INFINITY));
-    let Some(secs) = parsed else {
-        ctx.out().error("ERR timeout is not a float or out of range");
-        return None;
-    };
-    // Redis converts seconds to integer milliseconds; values beyond that range
-    // (including inf) wrap negative in C and are refused as negative.
-    if secs < 0.0 || secs * 1000.0 >= i64::MAX as f64 {
-        ctx.out().error("ERR timeout is negative");
-        return None;
-    }
-    let ms = (secs * 1000.0) as i64;
-    Some(if ms == 0 && secs == 0.0 {
-        None
-    } else {
-        Some(ctx.now() + ms.max(1))
-    })
-}
-
 fn bpop(ctx: &mut Ctx, args: &[&[u8]], front: bool) {
-    let Some(deadline) = timeout_arg(ctx, args[args.len() - 1]) else {
+    let Some(deadline) = super::timeout_arg(ctx, args[args.len() - 1]) else {
         return;
     };
     let keys = &args[1..args.len() - 1];
@@ -561,7 +558,7 @@ pub fn brpop(ctx: &mut Ctx, args: &[&[u8]]) {
 }
 
 fn blmove_generic(ctx: &mut Ctx, src: &[u8], dst: &[u8], from_left: bool, to_left: bool, timeout: &[u8]) {
-    let Some(deadline) = timeout_arg(ctx, timeout) else {
+    let Some(deadline) = super::timeout_arg(ctx, timeout) else {
         return;
     };
     match move_item(ctx, src, dst, from_left, to_left) {
@@ -584,7 +581,7 @@ pub fn brpoplpush(ctx: &mut Ctx, args: &[&[u8]]) {
 }
 
 pub fn blmpop(ctx: &mut Ctx, args: &[&[u8]]) {
-    let Some(deadline) = timeout_arg(ctx, args[1]) else {
+    let Some(deadline) = super::timeout_arg(ctx, args[1]) else {
         return;
     };
     let Some(p) = parse_mpop(ctx, &args[2..]) else {

@@ -15,6 +15,7 @@ pub mod hyperloglog;
 pub mod introspection;
 pub mod keyspace;
 pub mod list;
+pub mod persistence;
 pub mod pubsub;
 pub mod server;
 pub mod set;
@@ -351,42 +352,47 @@ pub fn help_reply(out: &mut Reply, command: &str, lines: &[&str]) {
 }
 
 /// Looks a key up for reading: expired keys are removed (and counted), hits and
-/// misses are counted, and the access time is refreshed.
+/// misses are counted, and the access is recorded (LRU clock or LFU counter).
 pub fn lookup_read<'a>(srv: &'a mut Server, db: usize, key: &[u8]) -> Option<&'a mut shoal_store::Entry> {
-    let now = srv.now_ms;
-    let clock = srv.lru_clock;
-    match srv.keyspace.dbs[db].lookup(key, now) {
-        shoal_store::db::Lookup::Found(e) => {
-            srv.stats.keyspace_hits += 1;
-            e.lru = clock;
-            Some(e)
-        }
-        shoal_store::db::Lookup::Expired => {
-            srv.stats.expired_keys += 1;
-            srv.stats.keyspace_misses += 1;
-            None
-        }
-        shoal_store::db::Lookup::Missing => {
-            srv.stats.keyspace_misses += 1;
-            None
-        }
-    }
+    lookup(srv, db, key, true)
 }
 
 /// Looks a key up for writing: like [`lookup_read`] without hit/miss counting.
 pub fn lookup_write<'a>(srv: &'a mut Server, db: usize, key: &[u8]) -> Option<&'a mut shoal_store::Entry> {
-    let now = srv.now_ms;
-    let clock = srv.lru_clock;
-    match srv.keyspace.dbs[db].lookup(key, now) {
+    lookup(srv, db, key, false)
+}
+
+fn lookup<'a>(srv: &'a mut Server, db: usize, key: &[u8], count: bool) -> Option<&'a mut shoal_store::Entry> {
+    let Server {
+        keyspace,
+        stats,
+        rng,
+        config,
+        lru_clock,
+        now_ms,
+        ..
+    } = srv;
+    match keyspace.dbs[db].lookup(key, *now_ms) {
         shoal_store::db::Lookup::Found(e) => {
-            e.lru = clock;
+            if count {
+                stats.keyspace_hits += 1;
+            }
+            e.lru = crate::evict::access_stamp(e.lru, config, *lru_clock, *now_ms, rng);
             Some(e)
         }
         shoal_store::db::Lookup::Expired => {
-            srv.stats.expired_keys += 1;
+            stats.expired_keys += 1;
+            if count {
+                stats.keyspace_misses += 1;
+            }
             None
         }
-        shoal_store::db::Lookup::Missing => None,
+        shoal_store::db::Lookup::Missing => {
+            if count {
+                stats.keyspace_misses += 1;
+            }
+            None
+        }
     }
 }
 
@@ -409,4 +415,21 @@ pub fn block_client(ctx: &mut Ctx, keys: &[&[u8]], deadline_ms: Option<i64>) {
         keys: keys.iter().map(|k| k.to_vec()).collect(),
         deadline_ms,
     });
+}
+
+/// Parses a blocking timeout in seconds into an absolute deadline (None = wait
+/// forever), replying the error Redis gives for a bad one.
+pub fn timeout_arg(ctx: &mut Ctx, arg: &[u8]) -> Option<Option<i64>> {
+    match shoal_util::num::parse_timeout_ms(arg) {
+        Ok(0) => Some(None),
+        Ok(ms) => Some(Some(ctx.now().saturating_add(ms))),
+        Err(shoal_util::num::TimeoutError::Negative) => {
+            ctx.out().error("ERR timeout is negative");
+            None
+        }
+        Err(shoal_util::num::TimeoutError::NotAFloat) => {
+            ctx.out().error("ERR timeout is not a float or out of range");
+            None
+        }
+    }
 }

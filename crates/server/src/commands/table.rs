@@ -2,7 +2,8 @@
 
 use super::{
     bitmap as b, client as cl, connection as cn, hash as h, hyperloglog as hl, introspection as i, keyspace as k,
-    list as l, pubsub as ps, server as sv, set as st, stream as x, string as s, transaction as t, zset as z,
+    list as l, persistence as pe, pubsub as ps, server as sv, set as st, stream as x, string as s, transaction as t,
+    zset as z,
 };
 use super::{CommandSpec, Handler};
 
@@ -786,6 +787,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     c("decrby", 3, "write denyoom fast", KEY1, "@string", "string", "1.0.0", O1, "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.", s::decrby),
     c("del", -2, "write", ALLKEYS, "@keyspace", "generic", "1.0.0", ON, "Deletes one or more keys.", k::del),
     c("discard", 1, "noscript loading stale fast allow_busy", NOKEY, "@transaction", "transactions", "2.0.0", "O(N) when N is the number of queued commands", "Discards a transaction.", t::discard),
+    c("dump", 2, "readonly", KEY1, "@keyspace", "generic", "2.6.0", "O(1) to access the key and additional O(N*M) to serialize it, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1).", "Returns a serialized representation of the value stored at a key.", pe::dump),
     c("echo", 2, "loading stale fast", NOKEY, "@connection", "connection", "1.0.0", O1, "Returns the given string.", cn::echo),
     c("exec", 1, "noscript loading stale skip_slowlog", NOKEY, "@transaction", "transactions", "1.2.0", "Depends on commands in the transaction", "Executes all commands in a transaction.", t::exec),
     c("exists", -2, "readonly fast", ALLKEYS, "@keyspace", "generic", "1.0.0", ON, "Determines whether one or more keys exist.", k::exists),
@@ -867,11 +869,13 @@ pub static COMMANDS: &[CommandSpec] = &[
     c("rename", 3, "write", (1, 2, 1), "@keyspace", "generic", "1.0.0", O1, "Renames a key and overwrites the destination.", k::rename),
     c("renamenx", 3, "write fast", (1, 2, 1), "@keyspace", "generic", "1.0.0", O1, "Renames a key only when the target key name doesn't exist.", k::renamenx),
     c("reset", 1, "noscript loading stale fast no_auth allow_busy", NOKEY, "@connection", "connection", "6.2.0", O1, "Resets the connection.", cn::reset),
+    c("restore", -4, "write denyoom", KEY1, "@keyspace @dangerous", "generic", "2.6.0", "O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1). However for sorted set values the complexity is O(N*M*log(N)) because inserting values into sorted sets is O(log(N)).", "Creates a key from the serialized representation of a value.", pe::restore),
     c("rpop", -2, "write fast", KEY1, "@list", "list", "1.0.0", "O(N) where N is the number of elements returned", "Returns and removes the last elements of the list. Deletes the list if the last element was popped.", l::rpop),
     c("rpoplpush", 3, "write denyoom", (1, 2, 1), "@list", "list", "1.2.0", O1, "Returns the last element of a list after removing and pushing it to another list. Deletes the list if the last element was popped.", l::rpoplpush),
     c("rpush", -3, "write denyoom fast", KEY1, "@list", "list", "1.0.0", O1, "Appends one or more elements to a list. Creates the key if it doesn't exist.", l::rpush),
     c("rpushx", -3, "write denyoom fast", KEY1, "@list", "list", "2.2.0", O1, "Appends an element to a list only when the list exists.", l::rpushx),
     c("sadd", -3, "write denyoom fast", KEY1, "@set", "set", "1.0.0", "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.", "Adds one or more members to a set. Creates the key if it doesn't exist.", st::sadd),
+    c("save", 1, "admin noscript no_async_loading no_multi", NOKEY, "", "server", "1.0.0", "O(N) where N is the total number of keys in all databases", "Synchronously saves the database(s) to disk.", pe::save),
     c("scan", -2, "readonly", NOKEY, "@keyspace", "generic", "2.8.0", "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.", "Iterates over the key names in the database.", k::scan),
     c("scard", 2, "readonly fast", KEY1, "@set", "set", "1.0.0", O1, "Returns the number of members in a set.", st::scard),
     c("sdiff", -2, "readonly", ALLKEYS, "@set", "set", "1.0.0", "O(N) where N is the total number of elements in all given sets.", "Returns the difference of multiple sets.", st::sdiff),

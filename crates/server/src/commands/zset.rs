@@ -921,24 +921,6 @@ pub fn zmpop(ctx: &mut Ctx, args: &[&[u8]]) {
     }
 }
 
-/// Parses a blocking timeout in seconds (float) into an absolute deadline.
-fn timeout_arg(ctx: &mut Ctx, arg: &[u8]) -> Option<Option<i64>> {
-    let Some(secs) = parse_f64(arg).filter(|v| v.is_finite()) else {
-        ctx.out().error("ERR timeout is not a float or out of range");
-        return None;
-    };
-    if secs < 0.0 {
-        ctx.out().error("ERR timeout is negative");
-        return None;
-    }
-    let ms = (secs * 1000.0) as i64;
-    Some(if ms == 0 && secs == 0.0 {
-        None
-    } else {
-        Some(ctx.now() + ms.max(1))
-    })
-}
-
 fn block(ctx: &mut Ctx, keys: &[&[u8]], deadline_ms: Option<i64>) {
     ctx.client.block_request = Some(BlockRequest {
         keys: keys.iter().map(|k| k.to_vec()).collect(),
@@ -947,7 +929,7 @@ fn block(ctx: &mut Ctx, keys: &[&[u8]], deadline_ms: Option<i64>) {
 }
 
 fn bpop(ctx: &mut Ctx, args: &[&[u8]], max: bool) {
-    let Some(deadline) = timeout_arg(ctx, args[args.len() - 1]) else {
+    let Some(deadline) = super::timeout_arg(ctx, args[args.len() - 1]) else {
         return;
     };
     let keys = &args[1..args.len() - 1];
@@ -977,7 +959,7 @@ pub fn bzpopmax(ctx: &mut Ctx, args: &[&[u8]]) {
 }
 
 pub fn bzmpop(ctx: &mut Ctx, args: &[&[u8]]) {
-    let Some(deadline) = timeout_arg(ctx, args[1]) else {
+    let Some(deadline) = super::timeout_arg(ctx, args[1]) else {
         return;
     };
     let Some(p) = parse_mpop(ctx, &args[2..]) else {

@@ -1,0 +1,367 @@
+//! DUMP, RESTORE, SAVE, and loading `dir/dbfilename` at start-up. The formats
+//! live in `shoal-persist`; this file decides when and where.
+//!
+//! BGSAVE is not here on purpose: it must build its snapshot without stalling
+//! the engine (DESIGN.md §3), which is a later step.
+
+use super::{eq_ic, err, lookup_read, lookup_write, parse_int, Ctx};
+use crate::server::{unix_ms, Server};
+use crate::{notice, warning};
+use shoal_persist::dump::RestoreError;
+use shoal_persist::rdb::{Access, LoadedKey, SaveMeta};
+use shoal_persist::{Error as PersistError, Options};
+use shoal_store::hash::HashLimits;
+use shoal_store::set::SetLimits;
+use shoal_store::stream::NodeLimits;
+use shoal_store::zset::ZSetLimits;
+use shoal_store::NO_EXPIRE;
+use std::io::Write;
+
+/// Encoding thresholds and RDB settings from the current config.
+pub fn options(srv: &Server) -> Options {
+    let c = &srv.config;
+    let cap = |v: u64| v.min(usize::MAX as u64) as usize;
+    Options {
+        hash: HashLimits {
+            max_entries: cap(c.hash_max_listpack_entries),
+            max_value: cap(c.hash_max_listpack_value),
+        },
+        set: SetLimits {
+            max_intset: cap(c.set_max_intset_entries),
+            max_listpack: cap(c.set_max_listpack_entries),
+            max_value: cap(c.set_max_listpack_value),
+        },
+        zset: ZSetLimits {
+            max_listpack: cap(c.zset_max_listpack_entries),
+            max_value: cap(c.zset_max_listpack_value),
+        },
+        list_max_listpack_size: c.list_max_listpack_size as i64,
+        stream: NodeLimits {
+            max_bytes: cap(c.stream_node_max_bytes),
+            max_entries: cap(c.stream_node_max_entries),
+        },
+        compress: c.rdbcompression,
+    }
+}
+
+fn is_lfu(srv: &Server) -> bool {
+    srv.config.maxmemory_policy.name().contains("lfu")
+}
+
+fn is_lru(srv: &Server) -> bool {
+    srv.config.maxmemory_policy.name().contains("lru")
+}
+
+/// The access stamp for a restored or loaded key, if the payload or file gave one.
+fn access_stamp(srv: &Server, idle: Option<u64>, freq: Option<u8>) -> Option<u32> {
+    if is_lfu(srv) {
+        freq.map(|f| ((((srv.now_ms / 60_000) & 0xffff) as u32) << 8) | f as u32)
+    } else {
+        idle.map(|i| srv.lru_clock.saturating_sub(i.min(u32::MAX as u64) as u32))
+    }
+}
+
+/// DUMP key
+pub fn dump(ctx: &mut Ctx, args: &[&[u8]]) {
+    let db = ctx.client.db;
+    let opts = options(ctx.srv);
+    let payload = match lookup_read(ctx.srv, db, args[1]) {
+        Some(e) => shoal_persist::dump::dump(&e.value, &opts),
+        None => {
+            ctx.out().null();
+            return;
+        }
+    };
+    ctx.out().bulk(&payload);
+}
+
+/// RESTORE key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]
+pub fn restore(ctx: &mut Ctx, args: &[&[u8]]) {
+    let (mut replace, mut absttl) = (false, false);
+    let (mut idle, mut freq): (Option<u64>, Option<u8>) = (None, None);
+    let mut j = 4;
+    while j < args.len() {
+        let more = j + 1 < args.len();
+        if eq_ic(args[j], "replace") {
+            replace = true;
+        } else if eq_ic(args[j], "absttl") {
+            absttl = true;
+        } else if eq_ic(args[j], "idletime") && more && freq.is_none() {
+            let Some(v) = parse_int(args[j + 1]) else {
+                ctx.out().error(err::NOT_INT);
+                return;
+            };
+            if v < 0 {
+                ctx.out().error("ERR Invalid IDLETIME value, must be >= 0");
+                return;
+            }
+            idle = Some(v as u64);
+            j += 1;
+        } else if eq_ic(args[j], "freq") && more && idle.is_none() {
+            let Some(v) = parse_int(args[j + 1]) else {
+                ctx.out().error(err::NOT_INT);
+                return;
+            };
+            if !(0..=255).contains(&v) {
+                ctx.out().error("ERR Invalid FREQ value, must be >= 0 and <= 255");
+                return;
+            }
+            freq = Some(v as u8);
+            j += 1;
+        } else {
+            ctx.out().error(err::SYNTAX);
+            return;
+        }
+        j += 1;
+    }
+    let db = ctx.client.db;
+    let key = args[1];
+    if !replace && lookup_write(ctx.srv, db, key).is_some() {
+        ctx.out().error("BUSYKEY Target key name already exists.");
+        return;
+    }
+    let Some(mut ttl) = parse_int(args[2]) else {
+        ctx.out().error(err::NOT_INT);
+        return;
+    };
+    if ttl < 0 {
+        ctx.out().error("ERR Invalid TTL value, must be >= 0");
+        return;
+    }
+    let value = match shoal_persist::dump::restore(args[3], &options(ctx.srv)) {
+        Ok(v) => v,
+        Err(RestoreError::Footer) => {
+            ctx.out().error("ERR DUMP payload version or checksum are wrong");
+            return;
+        }
+        Err(RestoreError::Data(_)) => {
+            ctx.out().error("ERR Bad data format");
+            return;
+        }
+    };
+    let now = ctx.now();
+    let d = &mut ctx.srv.keyspace.dbs[db];
+    if replace {
+        if let Some(old) = d.remove(key) {
+            if old.value.is_big() {
+                ctx.srv.lazyfree.free(old);
+            }
+        }
+    }
+    if ttl != 0 && !absttl {
+        ttl = ttl.saturating_add(now);
+    }
+    if ttl != 0 && ttl <= now {
+        // Already expired: the key is gone (and the old one was deleted).
+        ctx.out().ok();
+        return;
+    }
+    let stamp = access_stamp(ctx.srv, idle, freq);
+    let d = &mut ctx.srv.keyspace.dbs[db];
+    d.insert_entry(key, value, if ttl != 0 { ttl } else { NO_EXPIRE });
+    if let Some(s) = stamp {
+        if let Some(e) = d.get_mut(key, i64::MIN) {
+            e.lru = s;
+        }
+    }
+    ctx.out().ok();
+}
+
+/// Writes every database to `path` through a temp file in the same directory
+/// and a rename, so a crash never leaves a half-written dump behind.
+pub fn save_to(srv: &Server, path: &str) -> Result<u64, String> {
+    let tmp = format!("temp-{}.rdb", std::process::id());
+    let opts = options(srv);
+    let ctime = (unix_ms() / 1000).to_string();
+    let _ = tikv_jemalloc_ctl::epoch::advance();
+    let used = tikv_jemalloc_ctl::stats::allocated::read().unwrap_or(0).to_string();
+    let aux = [
+        ("redis-ver", crate::server::VERSION.as_bytes().to_vec()),
+        ("redis-bits", b"64".to_vec()),
+        ("ctime", ctime.into_bytes()),
+        ("used-mem", used.into_bytes()),
+        ("aof-base", b"0".to_vec()),
+    ];
+    let access = if is_lfu(srv) {
+        Access::Lfu
+    } else if is_lru(srv) {
+        Access::Lru(srv.lru_clock)
+    } else {
+        Access::None
+    };
+    let meta = SaveMeta {
+        aux: &aux,
+        checksum: srv.config.rdbchecksum,
+        access,
+    };
+    let file = std::fs::File::create(&tmp).map_err(|e| {
+        let cwd = std::env::current_dir()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        format!("Failed opening the temp RDB file {tmp} (in server root dir {cwd}) for saving: {e}")
+    })?;
+    let mut w = std::io::BufWriter::with_capacity(1 << 16, file);
+    let written = shoal_persist::rdb::write_rdb(&mut w, &srv.keyspace.dbs, &meta, &opts)
+        .and_then(|n| w.flush().map(|_| n))
+        .and_then(|n| w.get_ref().sync_all().map(|_| n));
+    let keys = match written {
+        Ok(n) => n,
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(format!("Write error saving DB on disk: {e}"));
+        }
+    };
+    drop(w);
+    if let Err(e) = std::fs::rename(&tmp, path) {
+        let _ = std::fs::remove_file(&tmp);
+        let cwd = std::env::current_dir()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        return Err(format!(
+            "Error moving temp DB file {tmp} on the final destination {path} (in server root dir {cwd}): {e}"
+        ));
+    }
+    Ok(keys)
+}
+
+/// SAVE
+pub fn save(ctx: &mut Ctx, _args: &[&[u8]]) {
+    let path = ctx.srv.config.dbfilename.clone();
+    match save_to(ctx.srv, &path) {
+        Ok(_) => {
+            notice!("DB saved on disk");
+            ctx.srv.last_save_unix = unix_ms() / 1000;
+            ctx.out().ok();
+        }
+        Err(e) => {
+            warning!("{e}");
+            ctx.out().error("ERR");
+        }
+    }
+}
+
+/// Loads `path` into the (empty) keyspace. Keys already expired are dropped.
+pub fn load_from(srv: &mut Server, path: &str) -> Result<Option<shoal_persist::rdb::LoadInfo>, String> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e.to_string()),
+    };
+    let opts = options(srv);
+    let now = unix_ms();
+    let ndb = srv.keyspace.dbs.len();
+    let mut expired = 0u64;
+    let mut stamps: Vec<(usize, Vec<u8>, u32)> = Vec::new();
+    let checksum = srv.config.rdbchecksum;
+    let lfu = is_lfu(srv);
+    let (clock, minutes) = (srv.lru_clock, (((now / 60_000) & 0xffff) as u32) << 8);
+    let dbs = &mut srv.keyspace.dbs;
+    let info = shoal_persist::rdb::load(&bytes, &opts, checksum, |k: LoadedKey| {
+        if k.db >= ndb {
+            return Err(PersistError(format!(
+                "FATAL: Data file was created with a Redis server configured to handle more than {ndb} databases."
+            )));
+        }
+        if let Some(at) = k.expire_ms {
+            if at < now {
+                expired += 1;
+                return Ok(());
+            }
+        }
+        let d = &mut dbs[k.db];
+        if d.peek(&k.key, i64::MIN).is_some() {
+            return Err(PersistError(format!(
+                "RDB has duplicated key '{}' in DB {}",
+                String::from_utf8_lossy(&k.key),
+                k.db
+            )));
+        }
+        let stamp = if lfu {
+            k.freq.map(|f| minutes | f as u32)
+        } else {
+            k.idle.map(|i| clock.saturating_sub(i.min(u32::MAX as u64) as u32))
+        };
+        if let Some(s) = stamp {
+            stamps.push((k.db, k.key.clone(), s));
+        }
+        d.insert_entry(&k.key, k.value, k.expire_ms.unwrap_or(NO_EXPIRE));
+        Ok(())
+    })
+    .map_err(|e| e.0)?;
+    for (db, key, s) in stamps {
+        if let Some(e) = srv.keyspace.dbs[db].get_mut(&key, i64::MIN) {
+            e.lru = s;
+        }
+    }
+    for (k, v) in &info.aux {
+        match &k[..] {
+            b"redis-ver" => notice!("Loading RDB produced by version {}", String::from_utf8_lossy(v)),
+            b"ctime" => {
+                if let Some(t) = parse_int(v) {
+                    notice!("RDB age {} seconds", (now / 1000 - t).max(0));
+                }
+            }
+            b"used-mem" => {
+                if let Some(m) = parse_int(v) {
+                    notice!("RDB memory usage when created {:.2} Mb", m as f64 / (1024.0 * 1024.0));
+                }
+            }
+            _ => {}
+        }
+    }
+    if info.functions_skipped > 0 {
+        warning!(
+            "The RDB file holds {} function libraries; functions are not supported yet and were not loaded",
+            info.functions_skipped
+        );
+    }
+    if info.empty_keys_skipped > 0 {
+        warning!("Done loading RDB, empty keys skipped: {}", info.empty_keys_skipped);
+    }
+    notice!(
+        "Done loading RDB, keys loaded: {}, keys expired: {}.",
+        info.keys - expired,
+        expired
+    );
+    Ok(Some(info))
+}
+
+/// Start-up: loads `dbfilename` from the working directory (`dir`) if it exists.
+/// Returns false, after logging why, when the file is unreadable or corrupt.
+pub fn load_at_startup(srv: &mut Server) -> bool {
+    let start = std::time::Instant::now();
+    let path = srv.config.dbfilename.clone();
+    match load_from(srv, &path) {
+        Ok(Some(_)) => {
+            notice!("DB loaded from disk: {:.3} seconds", start.elapsed().as_secs_f64());
+            true
+        }
+        Ok(None) => true,
+        Err(e) => {
+            warning!("Fatal error loading the DB ({path}): {e}. Exiting.");
+            false
+        }
+    }
+}
+
+/// DEBUG RELOAD: save, empty every database, load the file back. Not wired into
+/// DEBUG yet (that lives in `server.rs`); the reply on success is `+OK`, on
+/// failure Redis answers "ERR Error trying to save the DB" or
+/// "ERR Error trying to load the RDB dump, check server logs.".
+pub fn debug_reload(srv: &mut Server) -> Result<(), &'static str> {
+    let path = srv.config.dbfilename.clone();
+    if let Err(e) = save_to(srv, &path) {
+        warning!("{e}");
+        return Err("ERR Error trying to save the DB");
+    }
+    srv.last_save_unix = unix_ms() / 1000;
+    let old = srv.keyspace.take_all();
+    srv.lazyfree.free(old);
+    match load_from(srv, &path) {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            warning!("Error loading the RDB dump: {e}");
+            Err("ERR Error trying to load the RDB dump, check server logs.")
+        }
+    }
+}
