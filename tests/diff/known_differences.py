@@ -974,6 +974,10 @@ RULES: list[Rule] = [
          "harness directive: a complete SCAN iteration; SCAN guarantees which "
          "keys are returned, not their order or duplicates-free-ness (duplicates "
          "are removed by the harness before comparison)"),
+    Rule(("PUBSUB", "CHANNELS"), "unordered",
+         "PUBSUB CHANNELS lists channels in hash-table order, which Redis does not define"),
+    Rule(("PUBSUB", "SHARDCHANNELS"), "unordered",
+         "PUBSUB SHARDCHANNELS lists channels in hash-table order, which Redis does not define"),
     Rule(("RANDOMKEY",), "type",
          "RANDOMKEY picks a random key: only nil-vs-key (the reply type) is fixed"),
     Rule(("COMMAND",), "command-table",

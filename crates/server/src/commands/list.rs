@@ -564,6 +564,8 @@ fn blmove_generic(ctx: &mut Ctx, src: &[u8], dst: &[u8], from_left: bool, to_lef
     match move_item(ctx, src, dst, from_left, to_left) {
         Err(()) => {}
         Ok(Some(item)) => ctx.out().bulk(&item),
+        // Inside EXEC Redis answers BLMOVE/BRPOPLPUSH with a null bulk string.
+        Ok(None) if ctx.client.in_exec => ctx.out().null(),
         Ok(None) => super::block_client(ctx, &[src], deadline),
     }
 }
