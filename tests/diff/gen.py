@@ -7,6 +7,13 @@ embstr/raw-boundary lengths) and, for ~12% of the commands, deliberately
 broken arguments (dropped or extra arguments, garbage numbers, wrong case,
 unknown options).
 
+Lists, hashes, sets and sorted sets use the same key pool as strings, so
+types collide (WRONGTYPE paths); about half of the scripts start by lowering
+encoding thresholds with CONFIG SET (``config_prelude``) so listpack/intset
+conversions and quicklist node splits happen.  Random picks (SRANDMEMBER,
+HRANDFIELD, ZRANDMEMBER) are compared by rules in known_differences.py;
+SPOP is only generated with counts that pop all or nothing.
+
 The same seed always yields the same script, so a mismatch is reproduced
 with ``tests/diff/cli.py --seed N``.
 
@@ -345,6 +352,106 @@ def _sintercard(g: G):
 
 
 
+# --- sorted sets ---------------------------------------------------------------
+def _score(g: G):
+    r = g.r.random()
+    if r < 0.6:
+        return g.small_int(-5, 20)
+    if r < 0.85:
+        return g.pick(b"1.5", b"-0.25", b"0.1", b"3e2", b"inf", b"-inf", b"+inf",
+                      b"0", b"-0", b"1e-5", b"9007199254740993", b".5")
+    return g.pick(b"nan", b"x", b"", b"1e400", b"(1", b" 1")
+
+
+def _zmember(g: G):
+    r = g.r.random()
+    if r < 0.7:
+        return g.r.choice([b"a", b"b", b"c", b"d", b"e", b"1", b"2", b""])
+    return _member(g)
+
+
+def _zadd(g: G):
+    opts = []
+    for o in (b"NX", b"XX", b"GT", b"LT", b"CH", b"INCR"):
+        if g.r.random() < 0.12:
+            opts.append(o)
+    n = 1 if b"INCR" in opts and g.r.random() < 0.8 else g.r.randint(1, 4)
+    return [b"ZADD", g.key()] + opts + [x for _ in range(n) for x in (_score(g), _zmember(g))]
+
+
+def _score_bound(g: G):
+    r = g.r.random()
+    if r < 0.6:
+        return g.pick(b"", b"(") + g.small_int(-3, 12)
+    if r < 0.9:
+        return g.pick(b"-inf", b"+inf", b"inf", b"(-inf", b"(1.5", b"0.5")
+    return g.pick(b"x", b"(", b"[1", b"nan")
+
+
+def _lex_bound(g: G):
+    r = g.r.random()
+    if r < 0.8:
+        return g.pick(b"-", b"+", b"[a", b"(a", b"[c", b"(d", b"[", b"(", b"[1", b"[e")
+    return g.pick(b"a", b"", b"x")
+
+
+def _limit(g: G):
+    return [b"LIMIT", g.pick(b"0", b"1", b"2", b"-1", b"x"), g.pick(b"1", b"2", b"10", b"-1", b"0")]
+
+
+def _zrange(g: G, name=b"ZRANGE", store=False):
+    args = [name] + ([g.key()] if store else []) + [g.key()]
+    mode = g.pick(b"rank", b"rank", b"BYSCORE", b"BYLEX")
+    if mode == b"rank":
+        args += [_index(g), _index(g)]
+    elif mode == b"BYSCORE":
+        args += [_score_bound(g), _score_bound(g), b"BYSCORE"]
+    else:
+        args += [_lex_bound(g), _lex_bound(g), b"BYLEX"]
+    if g.r.random() < 0.3:
+        args.append(b"REV")
+    if mode != b"rank" and g.r.random() < 0.3:
+        args += _limit(g)
+    if not store and g.r.random() < 0.4:
+        args.append(b"WITHSCORES")
+    return args
+
+
+def _zrangeby(g: G, name):
+    lex = b"LEX" in name
+    bound = _lex_bound if lex else _score_bound
+    args = [name, g.key(), bound(g), bound(g)]
+    if not lex and g.r.random() < 0.4:
+        args.append(b"WITHSCORES")
+    if g.r.random() < 0.3:
+        args += _limit(g)
+    return args
+
+
+def _zsetop(g: G, name, store=False):
+    keys = g.keys(1, 3)
+    args = [name] + ([g.key()] if store else []) + [_numkeys(g, keys)] + keys
+    if name not in (b"ZDIFF", b"ZDIFFSTORE"):
+        if g.r.random() < 0.3:
+            args += [b"WEIGHTS"] + [g.pick(b"1", b"2", b"-1", b"0", b"0.5", b"inf", b"x")
+                                    for _ in range(len(keys) if g.r.random() < 0.9 else 1)]
+        if g.r.random() < 0.3:
+            args += [b"AGGREGATE", g.pick(b"SUM", b"MIN", b"MAX", b"max", b"AVG")]
+    if not store and g.r.random() < 0.4:
+        args.append(b"WITHSCORES")
+    return args
+
+
+def _zmpop(g: G, name, blocking=False):
+    keys = g.keys(1, 3)
+    args = [name] + ([_timeout(g)] if blocking else []) + [_numkeys(g, keys)] + keys \
+        + [g.pick(b"MIN", b"MAX", b"min", b"MIDDLE")]
+    if g.r.random() < 0.4:
+        args += [b"COUNT", _count(g, -1, 6)]
+    return args
+
+
+
 # --- generators: each returns the argument list of one command --------------
 GENERATORS = {
     # keyspace
@@ -484,6 +591,45 @@ GENERATORS = {
     "SDIFFSTORE": (0.8, lambda g: [b"SDIFFSTORE", g.key()] + g.keys(1, 3)),
     "SINTERCARD": (0.8, _sintercard),
     "SSCAN": (1, lambda g: [b"SSCAN", g.key(), g.pick(b"0", b"0", b"0", b"x")] + _sscan_opts(g)),
+    # sorted sets
+    "ZADD": (5, _zadd),
+    "ZINCRBY": (1.5, lambda g: [b"ZINCRBY", g.key(), _score(g), _zmember(g)]),
+    "ZCARD": (1, lambda g: [b"ZCARD", g.key()]),
+    "ZSCORE": (1.5, lambda g: [b"ZSCORE", g.key(), _zmember(g)]),
+    "ZMSCORE": (1, lambda g: [b"ZMSCORE", g.key()] + [_zmember(g) for _ in range(g.r.randint(1, 3))]),
+    "ZREM": (1.5, lambda g: [b"ZREM", g.key()] + [_zmember(g) for _ in range(g.r.randint(1, 3))]),
+    "ZCOUNT": (1, lambda g: [b"ZCOUNT", g.key(), _score_bound(g), _score_bound(g)]),
+    "ZLEXCOUNT": (0.8, lambda g: [b"ZLEXCOUNT", g.key(), _lex_bound(g), _lex_bound(g)]),
+    "ZRANK": (1, lambda g: [b"ZRANK", g.key(), _zmember(g)]),
+    "ZREVRANK": (0.8, lambda g: [b"ZREVRANK", g.key(), _zmember(g)]),
+    "ZRANGE": (3, _zrange),
+    "ZRANGESTORE": (0.8, lambda g: _zrange(g, b"ZRANGESTORE", store=True)),
+    "ZRANGEBYSCORE": (1, lambda g: _zrangeby(g, b"ZRANGEBYSCORE")),
+    "ZREVRANGEBYSCORE": (0.6, lambda g: _zrangeby(g, b"ZREVRANGEBYSCORE")),
+    "ZRANGEBYLEX": (0.8, lambda g: _zrangeby(g, b"ZRANGEBYLEX")),
+    "ZREVRANGEBYLEX": (0.5, lambda g: _zrangeby(g, b"ZREVRANGEBYLEX")),
+    "ZREVRANGE": (0.6, lambda g: [b"ZREVRANGE", g.key(), _index(g), _index(g)]
+                  + g.maybe(0.4, [b"WITHSCORES"])),
+    "ZREMRANGEBYRANK": (0.6, lambda g: [b"ZREMRANGEBYRANK", g.key(), _index(g), _index(g)]),
+    "ZREMRANGEBYSCORE": (0.6, lambda g: [b"ZREMRANGEBYSCORE", g.key(), _score_bound(g), _score_bound(g)]),
+    "ZREMRANGEBYLEX": (0.6, lambda g: [b"ZREMRANGEBYLEX", g.key(), _lex_bound(g), _lex_bound(g)]),
+    "ZPOPMIN": (1, lambda g: [b"ZPOPMIN", g.key()] + g.maybe(0.5, [_count(g, -1, 5)])),
+    "ZPOPMAX": (1, lambda g: [b"ZPOPMAX", g.key()] + g.maybe(0.5, [_count(g, -1, 5)])),
+    "ZMPOP": (0.8, lambda g: _zmpop(g, b"ZMPOP")),
+    "BZPOPMIN": (0.4, lambda g: [b"BZPOPMIN"] + g.keys(1, 3) + [_timeout(g)]),
+    "BZPOPMAX": (0.4, lambda g: [b"BZPOPMAX"] + g.keys(1, 3) + [_timeout(g)]),
+    "BZMPOP": (0.4, lambda g: _zmpop(g, b"BZMPOP", blocking=True)),
+    "ZUNION": (0.8, lambda g: _zsetop(g, b"ZUNION")),
+    "ZINTER": (0.8, lambda g: _zsetop(g, b"ZINTER")),
+    "ZDIFF": (0.6, lambda g: _zsetop(g, b"ZDIFF")),
+    "ZUNIONSTORE": (0.8, lambda g: _zsetop(g, b"ZUNIONSTORE", store=True)),
+    "ZINTERSTORE": (0.8, lambda g: _zsetop(g, b"ZINTERSTORE", store=True)),
+    "ZDIFFSTORE": (0.5, lambda g: _zsetop(g, b"ZDIFFSTORE", store=True)),
+    "ZINTERCARD": (0.6, lambda g: [b"ZINTERCARD"] + _sintercard(g)[1:]),
+    "ZRANDMEMBER": (1, lambda g: [b"ZRANDMEMBER", g.key()] + (
+        [_count(g, -6, 8)] + g.maybe(0.5, [g.pick(b"WITHSCORES", b"withscores", b"WITHSCORE")])
+        if g.r.random() < 0.7 else [])),
+    "ZSCAN": (0.8, lambda g: [b"ZSCAN", g.key(), g.pick(b"0", b"0", b"0", b"x")] + _sscan_opts(g)),
     # connection / server
     "PING": (1, lambda g: [b"PING"] + g.maybe(0.5, [g.value()])),
     "ECHO": (1, lambda g: [b"ECHO", g.value()]),
@@ -519,7 +665,7 @@ _NOT_FOR_GETKEYS = {"@scanall", "COMMAND GETKEYS", "QUIT", "RESET", "HELLO",
 # pop random members (the servers' sets would then differ), and a damaged
 # blocking command can get timeout 0 and block for ever.
 _NEVER_BREAK = {"@scanall", "SPOP", "BLPOP", "BRPOP", "BLMOVE", "BRPOPLPUSH",
-                "BLMPOP"}
+                "BLMPOP", "BZPOPMIN", "BZPOPMAX", "BZMPOP"}
 
 
 def gen_command(g: G, broken=True) -> list:
@@ -572,6 +718,12 @@ def config_prelude(g: G) -> list:
                     g.pick(b"1", b"2", b"3", b"-1", b"-2")])
     if g.r.random() < 0.2:
         out.append([b"CONFIG", b"SET", b"list-compress-depth", g.pick(b"1", b"2")])
+    if g.r.random() < 0.4:
+        out.append([b"CONFIG", b"SET", b"zset-max-listpack-entries",
+                    g.pick(b"1", b"2", b"3", b"5")])
+    if g.r.random() < 0.3:
+        out.append([b"CONFIG", b"SET", b"zset-max-listpack-value",
+                    g.pick(b"0", b"1", b"4", b"10")])
     return out
 
 

@@ -273,7 +273,7 @@ EXTENSIONS = {"client|setinfo"}
 SUBCOMMANDS_NOT_YET = {
     "client|caching", "client|getredir", "client|tracking", "client|trackinginfo",
     "command|getkeysandflags", "latency|graph", "latency|histogram",
-    "memory|doctor", "debug",
+    "memory|doctor", "debug", "script|debug",
 }
 _SKIP_SUBS = EXTENSIONS | SUBCOMMANDS_NOT_YET
 

@@ -221,7 +221,7 @@ fn run(srv: &mut Server, c: &mut ClientState, args: &[&[u8]]) {
 /// transaction is aborted rather than run on changed data. (FLUSHALL and
 /// FLUSHDB need no touching for WATCH: EXEC notices watched keys vanishing.)
 fn signal_written_keys(srv: &mut Server, spec: &CommandSpec, db: usize, args: &[&[u8]]) {
-    let positions = spec.key_positions(args.len());
+    let positions = spec.all_key_positions(args).unwrap_or_default();
     if positions.is_empty() || matches!(spec.name, "move" | "copy" | "swapdb") {
         srv.blocking.signal_all();
         if !matches!(spec.name, "flushall" | "flushdb") {

@@ -147,6 +147,7 @@ pub struct Server {
     pub watches: crate::watch::Watches,
     pub pubsub: crate::pubsub::PubSub,
     pub memory: crate::evict::MemoryGauge,
+    pub scripts: crate::commands::scripting::Scripts,
     /// CLIENT UNBLOCK requests: (client id, reply with an error).
     pub unblock_requests: Vec<(u64, bool)>,
     pub shutdown_requested: bool,
@@ -192,6 +193,7 @@ impl Server {
             watches: Default::default(),
             pubsub: Default::default(),
             memory: crate::evict::MemoryGauge::new(),
+            scripts: Default::default(),
             unblock_requests: Vec::new(),
             shutdown_requested: false,
             active_expire_enabled: true,

@@ -717,6 +717,12 @@ impl ZSetValue {
         }
     }
 
+    /// Switches to the tree encoding for good (SORT does this to a sorted set
+    /// it reads, as Redis 7.0 does).
+    pub fn force_tree(&mut self) {
+        self.convert_to_tree();
+    }
+
     /// Sets the score of `m`, adding it if absent; returns true if it was added.
     pub fn set(&mut self, m: &[u8], score: f64, lim: ZSetLimits) -> bool {
         debug_assert!(!score.is_nan());

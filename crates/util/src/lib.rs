@@ -11,6 +11,7 @@
 //! | [`hll`] | HyperLogLog strings: sparse/dense encodings, PFADD/PFMERGE updates, the cardinality estimator |
 //! | [`crc16`] | CRC16 (XMODEM) and cluster hash slots with `{hash tags}` |
 //! | [`crc64`] | Redis's CRC-64 (Jones) for RDB files and DUMP payloads |
+//! | [`geo`] | geohash scores and strings, Haversine distances, GEOSEARCH cell selection |
 //! | [`lzf`] | LZF compression as used for RDB strings |
 //! | [`bits`] | BITCOUNT, BITPOS, BITOP, BITFIELD, SETBIT/GETBIT semantics |
 //! | [`lcs`] | the LCS command's dynamic programming and match order |
@@ -24,6 +25,7 @@
 pub mod bits;
 pub mod crc16;
 pub mod crc64;
+pub mod geo;
 pub mod glob;
 pub mod hll;
 pub mod lcs;

@@ -322,7 +322,8 @@ pub fn hrandfield(ctx: &mut Ctx, args: &[&[u8]]) {
             ctx.out().error(err::SYNTAX);
             return;
         }
-        if count < -(i64::MAX / 2) {
+        // Redis doubles the count for the reply: out of range past half of i64.
+        if !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&count) {
             ctx.out().error("ERR value is out of range");
             return;
         }
@@ -404,27 +405,8 @@ fn read_hash_split<'a>(
 
 // ---- SCAN family argument parsing (shared with SSCAN) ----
 
-/// Parses a SCAN cursor the way Redis does (C `strtoul`: an optional sign, a
-/// negative value wraps, no leading space, no trailing bytes, no overflow; an
-/// empty string is 0).
-pub(crate) fn parse_cursor(s: &[u8]) -> Option<u64> {
-    if s.is_empty() {
-        return Some(0);
-    }
-    let (neg, digits) = match s.first()? {
-        b'-' => (true, &s[1..]),
-        b'+' => (false, &s[1..]),
-        _ => (false, s),
-    };
-    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    let mut v: u64 = 0;
-    for &d in digits {
-        v = v.checked_mul(10)?.checked_add((d - b'0') as u64)?;
-    }
-    Some(if neg { v.wrapping_neg() } else { v })
-}
+/// The SCAN cursor parser shared by SCAN, HSCAN, SSCAN and ZSCAN.
+pub(crate) use super::keyspace::parse_cursor;
 
 /// Parses `[MATCH pattern] [COUNT n]` from `args[i..]`; replies the error and
 /// returns None when invalid.

@@ -280,7 +280,7 @@ pub fn command_getkeys(ctx: &mut Ctx, args: &[&[u8]]) {
         ctx.out().error("ERR Invalid command specified");
         return;
     };
-    if spec.keys.0 <= 0 {
+    if spec.keys.0 <= 0 && !spec.has(super::flag::MOVABLEKEYS) {
         ctx.out().error("ERR The command has no key arguments");
         return;
     }
@@ -288,7 +288,7 @@ pub fn command_getkeys(ctx: &mut Ctx, args: &[&[u8]]) {
         ctx.out().error("ERR Invalid number of arguments specified for command");
         return;
     }
-    let positions = spec.key_positions(cmd.len());
+    let positions = spec.all_key_positions(cmd).unwrap_or_default();
     if positions.is_empty() {
         ctx.out().error("ERR Invalid arguments specified for command");
         return;

@@ -217,13 +217,18 @@ pub fn scan(ctx: &mut Ctx, args: &[&[u8]]) {
     }
 }
 
-/// Parses a SCAN cursor like Redis's strtoul: an optional sign, then digits;
-/// a negative number wraps around. Out-of-range values are refused.
+/// Parses a SCAN cursor the way Redis does with C `strtoul` on a C string: it
+/// stops at a NUL byte, an empty string is 0, an optional sign is accepted and
+/// a negative value wraps; trailing bytes, spaces and overflow are refused.
 pub fn parse_cursor(arg: &[u8]) -> Option<u64> {
-    let (neg, digits) = match arg.first() {
-        Some(b'-') => (true, &arg[1..]),
-        Some(b'+') => (false, &arg[1..]),
-        _ => (false, arg),
+    let s = crate::dispatch::until_nul(arg);
+    if s.is_empty() {
+        return Some(0);
+    }
+    let (neg, digits) = match s[0] {
+        b'-' => (true, &s[1..]),
+        b'+' => (false, &s[1..]),
+        _ => (false, s),
     };
     if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
         return None;
@@ -285,7 +290,7 @@ pub fn flushall(ctx: &mut Ctx, args: &[&[u8]]) {
 /// Shared by EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT.
 fn expire_generic(ctx: &mut Ctx, args: &[&[u8]], unit_ms: bool, absolute: bool, name: &str) {
     let (mut nx, mut xx, mut gt, mut lt) = (false, false, false, false);
-    for opt in &args[3..] {
+    for opt in args[3..].iter().map(|o| crate::dispatch::until_nul(o)) {
         if eq_ic(opt, "nx") {
             nx = true;
         } else if eq_ic(opt, "xx") {
@@ -409,10 +414,18 @@ pub fn touch(ctx: &mut Ctx, args: &[&[u8]]) {
 }
 
 /// OBJECT subcommands look the key up without touching its access time.
+/// (An expired key is deleted by this lookup, as Redis's lazy expiry does.)
 fn object_entry<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Option<&'a shoal_store::Entry> {
     let now = ctx.now();
     let db = ctx.client.db;
-    ctx.srv.keyspace.dbs[db].peek(key, now)
+    match ctx.srv.keyspace.dbs[db].lookup(key, now) {
+        shoal_store::db::Lookup::Found(e) => Some(e),
+        shoal_store::db::Lookup::Expired => {
+            ctx.srv.stats.expired_keys += 1;
+            None
+        }
+        shoal_store::db::Lookup::Missing => None,
+    }
 }
 
 fn lfu_policy(ctx: &Ctx) -> bool {

@@ -583,10 +583,11 @@ pub fn brpoplpush(ctx: &mut Ctx, args: &[&[u8]]) {
 }
 
 pub fn blmpop(ctx: &mut Ctx, args: &[&[u8]]) {
-    let Some(deadline) = super::timeout_arg(ctx, args[1]) else {
+    // Redis validates numkeys, keys, direction and COUNT before the timeout.
+    let Some(p) = parse_mpop(ctx, &args[2..]) else {
         return;
     };
-    let Some(p) = parse_mpop(ctx, &args[2..]) else {
+    let Some(deadline) = super::timeout_arg(ctx, args[1]) else {
         return;
     };
     if let Ok(false) = mpop_serve(ctx, &p) {

@@ -10,6 +10,7 @@
 pub mod bitmap;
 pub mod client;
 pub mod connection;
+pub mod geo;
 pub mod hash;
 pub mod hyperloglog;
 pub mod introspection;
@@ -17,8 +18,10 @@ pub mod keyspace;
 pub mod list;
 pub mod persistence;
 pub mod pubsub;
+pub mod scripting;
 pub mod server;
 pub mod set;
+pub mod sort;
 pub mod stream;
 pub mod string;
 mod table;
@@ -233,6 +236,51 @@ impl CommandSpec {
             i += step;
         }
         out
+    }
+
+    /// Positions of every key argument, including commands whose keys follow a
+    /// numkeys argument or a keyword (`movablekeys`). None when the arguments
+    /// cannot be read for keys (bad numkeys, missing STREAMS...).
+    pub fn all_key_positions(&self, args: &[&[u8]]) -> Option<Vec<usize>> {
+        if !self.has(flag::MOVABLEKEYS) {
+            return Some(self.key_positions(args.len()));
+        }
+        let numkeys_at = |i: usize, prefix: Vec<usize>, allow_zero: bool| -> Option<Vec<usize>> {
+            let n = parse_int(args.get(i)?)?;
+            if n < 0 || (n == 0 && !allow_zero) || i + n as usize >= args.len() {
+                return None;
+            }
+            Some(prefix.into_iter().chain(i + 1..=i + n as usize).collect())
+        };
+        match self.name {
+            "lmpop" | "zmpop" | "sintercard" | "zunion" | "zinter" | "zdiff" | "zintercard" => {
+                numkeys_at(1, vec![], false)
+            }
+            "blmpop" | "bzmpop" => numkeys_at(2, vec![], false),
+            "zunionstore" | "zinterstore" | "zdiffstore" => numkeys_at(2, vec![1], false),
+            "eval" | "evalsha" | "eval_ro" | "evalsha_ro" => numkeys_at(2, vec![], true),
+            "xread" | "xreadgroup" => {
+                let at = args.iter().position(|a| eq_ic(a, "streams"))?;
+                let rest = args.len() - at - 1;
+                if rest == 0 || !rest.is_multiple_of(2) {
+                    return None;
+                }
+                Some((at + 1..at + 1 + rest / 2).collect())
+            }
+            "sort" | "sort_ro" | "georadius" | "georadiusbymember" | "georadius_ro" | "georadiusbymember_ro" => {
+                let mut keys = vec![1];
+                let mut i = 2;
+                while i + 1 < args.len() {
+                    if eq_ic(args[i], "store") || eq_ic(args[i], "storedist") {
+                        keys.push(i + 1);
+                        i += 1;
+                    }
+                    i += 1;
+                }
+                Some(keys)
+            }
+            _ => Some(self.key_positions(args.len())),
+        }
     }
 
     pub fn arity_ok(&self, argc: usize) -> bool {

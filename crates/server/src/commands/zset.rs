@@ -10,7 +10,6 @@
 
 use super::hash::{parse_cursor, random_count, scan_matches, scan_options};
 use super::{dispose, eq_ic, err, lookup_read, lookup_write, parse_int, Ctx};
-use crate::client::BlockRequest;
 use crate::server::Server;
 use shoal_resp::Reply;
 use shoal_store::set::SetValue;
@@ -561,11 +560,12 @@ fn zrange_generic(ctx: &mut Ctx, args: &[&[u8]], dst: Option<&[u8]>, kind: Optio
             };
             limit = Some((o, c));
             j += 2;
-        } else if rev.is_none() && eq_ic(a, "rev") {
+        // REV, BYLEX and BYSCORE may each appear once, and only one BY*.
+        } else if rev.is_none() && !reverse && eq_ic(a, "rev") {
             reverse = true;
-        } else if kind.is_none() && eq_ic(a, "bylex") {
+        } else if kind.is_none() && k == Kind::Rank && eq_ic(a, "bylex") {
             k = Kind::Lex;
-        } else if kind.is_none() && eq_ic(a, "byscore") {
+        } else if kind.is_none() && k == Kind::Rank && eq_ic(a, "byscore") {
             k = Kind::Score;
         } else {
             ctx.out().error(err::SYNTAX);
@@ -921,13 +921,6 @@ pub fn zmpop(ctx: &mut Ctx, args: &[&[u8]]) {
     }
 }
 
-fn block(ctx: &mut Ctx, keys: &[&[u8]], deadline_ms: Option<i64>) {
-    ctx.client.block_request = Some(BlockRequest {
-        keys: keys.iter().map(|k| k.to_vec()).collect(),
-        deadline_ms,
-    });
-}
-
 fn bpop(ctx: &mut Ctx, args: &[&[u8]], max: bool) {
     let Some(deadline) = super::timeout_arg(ctx, args[args.len() - 1]) else {
         return;
@@ -947,7 +940,7 @@ fn bpop(ctx: &mut Ctx, args: &[&[u8]], max: bool) {
             }
         }
     }
-    block(ctx, keys, deadline);
+    super::block_client(ctx, keys, deadline);
 }
 
 pub fn bzpopmin(ctx: &mut Ctx, args: &[&[u8]]) {
@@ -959,15 +952,16 @@ pub fn bzpopmax(ctx: &mut Ctx, args: &[&[u8]]) {
 }
 
 pub fn bzmpop(ctx: &mut Ctx, args: &[&[u8]]) {
-    let Some(deadline) = super::timeout_arg(ctx, args[1]) else {
+    // Redis validates numkeys, keys, direction and COUNT before the timeout.
+    let Some(p) = parse_mpop(ctx, &args[2..]) else {
         return;
     };
-    let Some(p) = parse_mpop(ctx, &args[2..]) else {
+    let Some(deadline) = super::timeout_arg(ctx, args[1]) else {
         return;
     };
     if let Ok(false) = mpop_serve(ctx, &p) {
         let keys = p.keys.clone();
-        block(ctx, &keys, deadline);
+        super::block_client(ctx, &keys, deadline);
     }
 }
 
@@ -977,22 +971,23 @@ pub fn bzmpop(ctx: &mut Ctx, args: &[&[u8]]) {
 
 pub fn zrandmember(ctx: &mut Ctx, args: &[&[u8]]) {
     let db = ctx.client.db;
-    if args.len() > 4 {
-        ctx.out().error(err::SYNTAX);
-        return;
-    }
     let mut count = None;
     let mut withscores = false;
     if args.len() >= 3 {
         let Some(n) = random_count(ctx, args[2]) else {
             return;
         };
+        if args.len() > 4 {
+            ctx.out().error(err::SYNTAX);
+            return;
+        }
         if args.len() == 4 {
             if !eq_ic(args[3], "withscores") {
                 ctx.out().error(err::SYNTAX);
                 return;
             }
-            if n < -(i64::MAX / 2) {
+            // Redis doubles the count for the reply: out of range past half of i64.
+            if !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&n) {
                 ctx.out().error("ERR value is out of range");
                 return;
             }
