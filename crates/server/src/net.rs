@@ -524,6 +524,15 @@ impl EventLoop {
         if sig != 0 {
             let name = if sig == libc::SIGINT { "SIGINT" } else { "SIGTERM" };
             warning!("Received {name} scheduling shutdown...");
+            if !srv.config.save.is_empty() {
+                // Like Redis: with save points configured, a signal saves first.
+                notice!("Saving the final RDB snapshot before exiting.");
+                let path = srv.config.dbfilename.clone();
+                match crate::commands::persistence::save_to(srv, &path) {
+                    Ok(_) => notice!("DB saved on disk"),
+                    Err(e) => warning!("Error trying to save the DB: {e}"),
+                }
+            }
             srv.shutdown_requested = true;
             return;
         }

@@ -894,6 +894,10 @@ pub fn debug(ctx: &mut Ctx, args: &[&[u8]]) {
     let sub = String::from_utf8_lossy(args[1]).to_ascii_lowercase();
     match (sub.as_str(), args.len()) {
         ("help", 2) => debug_help(ctx),
+        ("reload", 2) => match super::persistence::debug_reload(ctx.srv) {
+            Ok(()) => ctx.out().ok(),
+            Err(e) => ctx.out().error(e),
+        },
         ("sleep", 3) => {
             let secs = strtod(args[2]);
             if secs > 0.0 && secs.is_finite() {
@@ -1078,7 +1082,17 @@ pub fn shutdown(ctx: &mut Ctx, args: &[&[u8]]) {
     }
     let would_save = opts.save || (!opts.nosave && !ctx.srv.config.save.is_empty());
     if would_save {
-        warning!("Not saving the dataset before exiting: shoal has no persistence yet.");
+        notice!("Saving the final RDB snapshot before exiting.");
+        let path = ctx.srv.config.dbfilename.clone();
+        match super::persistence::save_to(ctx.srv, &path) {
+            Ok(_) => notice!("DB saved on disk"),
+            Err(e) if !opts.force => {
+                warning!("Error trying to save the DB, can't exit: {e}");
+                ctx.out().error("ERR Errors trying to SHUTDOWN. Check logs.");
+                return;
+            }
+            Err(e) => warning!("Error trying to save the DB ({e}), exiting anyway (FORCE)."),
+        }
     }
     ctx.srv.shutdown_requested = true;
     // Like Redis, the client gets no reply and nothing after SHUTDOWN runs: the
