@@ -70,41 +70,18 @@ pub fn write_rdb<W: Write>(w: W, dbs: &[Db], meta: &SaveMeta, opts: &Options) ->
         checksum: meta.checksum,
     };
     let mut buf: Vec<u8> = Vec::with_capacity(1 << 16);
-    buf.extend_from_slice(format!("REDIS{RDB_VERSION:04}").as_bytes());
-    for (k, v) in meta.aux {
-        buf.push(OP_AUX);
-        write_string(&mut buf, k.as_bytes(), false);
-        write_string(&mut buf, v, false);
-    }
+    write_header(&mut buf, meta.aux);
     let mut keys = 0u64;
     for (i, db) in dbs.iter().enumerate() {
         if db.is_empty() {
             continue;
         }
-        buf.push(OP_SELECTDB);
-        write_len(&mut buf, i as u64);
+        write_select_db(&mut buf, i);
         buf.push(OP_RESIZEDB);
         write_len(&mut buf, db.len() as u64);
         write_len(&mut buf, db.volatile_len() as u64);
         for e in db.iter() {
-            if e.has_expire() {
-                buf.push(OP_EXPIRETIME_MS);
-                buf.extend_from_slice(&e.expire_at().to_le_bytes());
-            }
-            match meta.access {
-                Access::None => {}
-                Access::Lru(clock) => {
-                    buf.push(OP_IDLE);
-                    write_len(&mut buf, clock.saturating_sub(e.lru) as u64);
-                }
-                Access::Lfu => {
-                    buf.push(OP_FREQ);
-                    buf.push(e.lru as u8);
-                }
-            }
-            buf.push(type_byte(&e.value));
-            write_string(&mut buf, e.key(), opts.compress);
-            encode_value(&mut buf, &e.value, opts);
+            write_entry(&mut buf, e, meta.access, opts);
             keys += 1;
             if buf.len() >= 1 << 16 {
                 w.put(&buf)?;
@@ -118,6 +95,44 @@ pub fn write_rdb<W: Write>(w: W, dbs: &[Db], meta: &SaveMeta, opts: &Options) ->
     w.inner.write_all(&crc.to_le_bytes())?;
     w.inner.flush()?;
     Ok(keys)
+}
+
+/// The file header: magic, version and AUX fields.
+pub fn write_header(buf: &mut Vec<u8>, aux: &[(&str, Vec<u8>)]) {
+    buf.extend_from_slice(format!("REDIS{RDB_VERSION:04}").as_bytes());
+    for (k, v) in aux {
+        buf.push(OP_AUX);
+        write_string(buf, k.as_bytes(), false);
+        write_string(buf, v, false);
+    }
+}
+
+/// Switches the database the following entries belong to.
+pub fn write_select_db(buf: &mut Vec<u8>, db: usize) {
+    buf.push(OP_SELECTDB);
+    write_len(buf, db as u64);
+}
+
+/// One key: expiry, access information, type, key and value.
+pub fn write_entry(buf: &mut Vec<u8>, e: &shoal_store::Entry, access: Access, opts: &Options) {
+    if e.has_expire() {
+        buf.push(OP_EXPIRETIME_MS);
+        buf.extend_from_slice(&e.expire_at().to_le_bytes());
+    }
+    match access {
+        Access::None => {}
+        Access::Lru(clock) => {
+            buf.push(OP_IDLE);
+            write_len(buf, clock.saturating_sub(e.lru) as u64);
+        }
+        Access::Lfu => {
+            buf.push(OP_FREQ);
+            buf.push(e.lru as u8);
+        }
+    }
+    buf.push(type_byte(&e.value));
+    write_string(buf, e.key(), opts.compress);
+    encode_value(buf, &e.value, opts);
 }
 
 /// One key read from a file.

@@ -174,6 +174,9 @@ fn run(srv: &mut Server, c: &mut ClientState, args: &[&[u8]]) {
     let Some(handler) = spec.handler else {
         return;
     };
+    if srv.snapshot.is_some() && spec.has(flag::WRITE) {
+        keep_snapshot_point_in_time(srv, spec, c.db, args);
+    }
     c.last_cmd = spec.name;
     let errors_before = c.out.has_errors();
     let started = clock::now();
@@ -232,6 +235,19 @@ fn signal_written_keys(srv: &mut Server, spec: &CommandSpec, db: usize, args: &[
             srv.blocking.signal(db, args[p]);
             srv.watches.touch(db, args[p]);
         }
+    }
+}
+
+/// A BGSAVE is running: save the keys this write names before it changes them;
+/// commands that change other keys make the snapshot finish first.
+fn keep_snapshot_point_in_time(srv: &mut Server, spec: &CommandSpec, db: usize, args: &[&[u8]]) {
+    let multi_db = matches!(spec.name, "move" | "copy" | "swapdb" | "flushall" | "flushdb");
+    match spec.all_key_positions(args) {
+        Some(positions) if !multi_db && !positions.is_empty() => {
+            let keys: Vec<&[u8]> = positions.iter().map(|&p| args[p]).collect();
+            crate::snapshot::before_write(srv, db, Some(&keys));
+        }
+        _ => crate::snapshot::before_write(srv, db, None),
     }
 }
 

@@ -151,6 +151,7 @@ pub fn perform_evictions(srv: &mut Server) -> bool {
         let Some((db, key)) = pick_victim(srv, policy, volatile, samples) else {
             return false;
         };
+        crate::snapshot::before_write(srv, db, Some(&[&key[..]]));
         if let Some(entry) = srv.keyspace.dbs[db].remove(&key) {
             srv.stats.evicted_keys += 1;
             srv.blocking.signal(db, &key);

@@ -13,6 +13,7 @@
 //! - [`evict`]: memory in use, maxmemory eviction, LFU counters.
 //! - [`log`]: Redis-format logging.
 //! - [`clock`]: a cheap monotonic clock for timing commands.
+//! - [`snapshot`]: BGSAVE without fork (incremental copy-before-write snapshots).
 //! - [`startup`]: from argv to a running server (config, daemonize, pidfile).
 
 pub mod blocking;
@@ -25,6 +26,7 @@ pub mod log;
 pub mod net;
 pub mod pubsub;
 pub mod server;
+pub mod snapshot;
 pub mod startup;
 pub mod stats;
 pub mod watch;

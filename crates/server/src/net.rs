@@ -231,7 +231,7 @@ impl EventLoop {
         let mut events = Events::with_capacity(1024);
         loop {
             let period = Duration::from_millis(1000 / srv.config.hz.clamp(1, 500) as u64);
-            let mut timeout = if !self.pending_reads.is_empty() {
+            let mut timeout = if !self.pending_reads.is_empty() || srv.snapshot.as_ref().is_some_and(|s| s.walking()) {
                 Duration::ZERO
             } else {
                 period.saturating_sub(self.last_cron.elapsed())
@@ -262,6 +262,9 @@ impl EventLoop {
             }
             self.resume_paused(srv);
             self.serve_blocked(srv);
+            if srv.snapshot.is_some() {
+                crate::snapshot::tick(srv);
+            }
             self.flush_pending_writes(srv);
             if srv.shutdown_requested {
                 return Ok(());

@@ -148,6 +148,9 @@ pub struct Server {
     pub pubsub: crate::pubsub::PubSub,
     pub memory: crate::evict::MemoryGauge,
     pub scripts: crate::commands::scripting::Scripts,
+    /// A BGSAVE in progress.
+    pub snapshot: Option<crate::snapshot::Snapshot>,
+    pub last_bgsave_ok: bool,
     /// CLIENT UNBLOCK requests: (client id, reply with an error).
     pub unblock_requests: Vec<(u64, bool)>,
     pub shutdown_requested: bool,
@@ -194,6 +197,8 @@ impl Server {
             pubsub: Default::default(),
             memory: crate::evict::MemoryGauge::new(),
             scripts: Default::default(),
+            snapshot: None,
+            last_bgsave_ok: true,
             unblock_requests: Vec::new(),
             shutdown_requested: false,
             active_expire_enabled: true,

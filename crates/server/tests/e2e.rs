@@ -340,3 +340,51 @@ fn blpop_is_served_first_blocked_first_and_times_out() {
         "{waited:?}"
     );
 }
+
+#[test]
+fn bgsave_without_fork_is_a_point_in_time_image() {
+    let dir = temp_dir("bgsave");
+    let dir_s = dir.display().to_string();
+    let s = start(&["--dir", &dir_s, "--save", ""]);
+    let mut c = client(&s);
+    let mut p = redis::pipe();
+    for i in 0..50_000 {
+        p.cmd("SET").arg(format!("k{i}")).arg("old").ignore();
+    }
+    p.cmd("RPUSH").arg("list").arg("a").arg("b").ignore();
+    let _: () = p.query(&mut c).unwrap();
+    let started: String = redis::cmd("BGSAVE").query(&mut c).unwrap();
+    assert_eq!(started, "Background saving started");
+    // Change, delete and add keys while the snapshot is being taken.
+    let mut p = redis::pipe();
+    for i in (0..50_000).step_by(2) {
+        p.cmd("SET").arg(format!("k{i}")).arg("new").ignore();
+    }
+    p.cmd("DEL").arg("k1").arg("list").ignore();
+    p.cmd("SET").arg("later").arg("x").ignore();
+    let _: () = p.query(&mut c).unwrap();
+    let dump = dir.join("dump.rdb");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !dump.exists() {
+        assert!(Instant::now() < deadline, "BGSAVE did not finish");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop(c);
+    drop(s);
+    // A fresh server loads the image: every value as it was at BGSAVE time.
+    let s = start(&["--dir", &dir_s, "--save", ""]);
+    let mut c = client(&s);
+    let n: i64 = redis::cmd("DBSIZE").query(&mut c).unwrap();
+    assert_eq!(n, 50_001);
+    let v: Vec<String> = redis::cmd("MGET")
+        .arg("k0")
+        .arg("k1")
+        .arg("k49998")
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(v, vec!["old", "old", "old"]);
+    let later: Option<String> = redis::cmd("GET").arg("later").query(&mut c).unwrap();
+    assert_eq!(later, None);
+    let list: Vec<String> = redis::cmd("LRANGE").arg("list").arg(0).arg(-1).query(&mut c).unwrap();
+    assert_eq!(list, vec!["a", "b"]);
+}

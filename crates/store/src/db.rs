@@ -477,6 +477,14 @@ impl Db {
         (count, visited)
     }
 
+    /// The live and expired entries of one hash slot (snapshots walk slot by slot).
+    pub fn slot_iter(&self, slot: usize) -> impl Iterator<Item = &Entry> {
+        self.slots
+            .get(slot)
+            .into_iter()
+            .flat_map(|s| s.table.iter().map(|b| &**b))
+    }
+
     /// Total of the per-entry memory estimate (used by DEBUG/MEMORY helpers).
     pub fn iter(&self) -> impl Iterator<Item = &Entry> {
         self.slots.iter().flat_map(|s| s.table.iter().map(|b| &**b))

@@ -365,3 +365,35 @@ pub fn debug_reload(srv: &mut Server) -> Result<(), &'static str> {
         }
     }
 }
+
+/// BGSAVE [SCHEDULE]: a fork-less background save (see `crate::snapshot`).
+pub fn bgsave(ctx: &mut Ctx, args: &[&[u8]]) {
+    let schedule = match args.len() {
+        1 => false,
+        2 if super::eq_ic(args[1], "schedule") => true,
+        _ => {
+            ctx.out().error(super::err::SYNTAX);
+            return;
+        }
+    };
+    if ctx.srv.snapshot.is_some() {
+        if schedule {
+            ctx.out().simple("Background saving scheduled");
+        } else {
+            ctx.out().error("ERR Background save already in progress");
+        }
+        return;
+    }
+    let path = ctx.srv.config.dbfilename.clone();
+    match crate::snapshot::Snapshot::start(ctx.srv, &path) {
+        Ok(s) => {
+            notice!("Background saving started");
+            ctx.srv.snapshot = Some(s);
+            ctx.out().simple("Background saving started");
+        }
+        Err(e) => {
+            warning!("{e}");
+            ctx.out().error("ERR");
+        }
+    }
+}

@@ -821,6 +821,7 @@ const SCRIPT_SUBS: &[CommandSpec] = &[
 pub static COMMANDS: &[CommandSpec] = &[
     c("append", 3, "write denyoom fast", KEY1, "@string", "string", "2.0.0", O1, "Appends a string to the value of a key. Creates the key if it doesn't exist.", s::append),
     c("auth", -2, "noscript loading stale fast no_auth allow_busy", NOKEY, "@connection", "connection", "1.0.0", ON, "Authenticates the connection.", cn::auth),
+    c("bgsave", -1, "admin noscript no_async_loading", NOKEY, "", "server", "1.0.0", O1, "Asynchronously saves the database(s) to disk.", pe::bgsave),
     c("bitcount", -2, "readonly", KEY1, "@bitmap", "bitmap", "2.6.0", ON, "Counts the number of set bits (population counting) in a string.", b::bitcount),
     c("bitfield", -2, "write denyoom", KEY1, "@bitmap", "bitmap", "3.2.0", "O(1) for each subcommand specified", "Performs arbitrary bitfield integer operations on strings.", b::bitfield),
     c("bitfield_ro", -2, "readonly fast", KEY1, "@bitmap", "bitmap", "6.0.0", "O(1) for each subcommand specified", "Performs arbitrary read-only bitfield integer operations on strings.", b::bitfield_ro),

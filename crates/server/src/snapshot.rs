@@ -1,0 +1,264 @@
+//! BGSAVE without fork: a point-in-time RDB image built incrementally by the
+//! engine thread while it keeps serving clients.
+//!
+//! The snapshot walks (database, hash slot) in order, a bounded slice of work
+//! per event-loop turn. Before a write command touches a key the walk has not
+//! reached yet, that key's current value is serialized first (copy-before-write
+//! at key granularity) and remembered so the walk skips it later. Commands that
+//! change keys they do not name (FLUSHALL, SWAPDB, ...) first finish the walk.
+//! Serialized bytes go to a writer thread that owns the file, the CRC64, the
+//! fsync and the final rename, so the engine never waits on the disk. Extra
+//! memory is the set of keys saved ahead of the walk plus in-flight buffers.
+
+use crate::server::Server;
+use crate::{notice, warning};
+use shoal_persist::rdb::{write_entry, write_header, write_select_db, Access};
+use shoal_persist::Options;
+use shoal_store::SLOTS;
+use std::collections::HashSet;
+use std::io::Write;
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::time::{Duration, Instant};
+
+enum Chunk {
+    Data(Vec<u8>),
+    /// Write the EOF opcode and checksum, fsync, rename.
+    Finish,
+}
+
+pub struct Snapshot {
+    db: usize,
+    slot: usize,
+    saved_ahead: HashSet<(usize, Vec<u8>)>,
+    buf: Vec<u8>,
+    /// The database the last entry in the stream belongs to.
+    stream_db: Option<usize>,
+    tx: Sender<Chunk>,
+    done: Receiver<Result<u64, String>>,
+    access: Access,
+    opts: Options,
+    pub keys: u64,
+    pub started: Instant,
+    walk_finished: bool,
+    finish_sent: bool,
+}
+
+impl Snapshot {
+    /// Starts a background save to `path` (through a temp file).
+    pub fn start(srv: &Server, path: &str) -> Result<Snapshot, String> {
+        let tmp = format!("temp-bg-{}.rdb", std::process::id());
+        let file = std::fs::File::create(&tmp).map_err(|e| format!("Failed opening the temp RDB file {tmp}: {e}"))?;
+        let (tx, rx) = channel::<Chunk>();
+        let (done_tx, done) = channel();
+        let final_path = path.to_string();
+        let checksum = srv.config.rdbchecksum;
+        std::thread::Builder::new()
+            .name("bgsave".into())
+            .spawn(move || {
+                let result = write_file(file, rx, checksum, &tmp, &final_path);
+                let _ = done_tx.send(result);
+            })
+            .map_err(|e| format!("Can't start the background save thread: {e}"))?;
+        let mut buf = Vec::with_capacity(1 << 16);
+        let ctime = (crate::server::unix_ms() / 1000).to_string();
+        let aux = [
+            ("redis-ver", crate::server::VERSION.as_bytes().to_vec()),
+            ("redis-bits", b"64".to_vec()),
+            ("ctime", ctime.into_bytes()),
+            ("used-mem", srv.memory.used().to_string().into_bytes()),
+            ("aof-base", b"0".to_vec()),
+        ];
+        write_header(&mut buf, &aux);
+        let access = if crate::evict::is_lfu(srv.config.maxmemory_policy) {
+            Access::Lfu
+        } else {
+            Access::Lru(srv.lru_clock)
+        };
+        Ok(Snapshot {
+            db: 0,
+            slot: 0,
+            saved_ahead: HashSet::new(),
+            buf,
+            stream_db: None,
+            tx,
+            done,
+            access,
+            opts: crate::commands::persistence::options(srv),
+            keys: 0,
+            started: Instant::now(),
+            walk_finished: false,
+            finish_sent: false,
+        })
+    }
+
+    fn ahead(&self, db: usize, slot: usize) -> bool {
+        db > self.db || (db == self.db && slot >= self.slot)
+    }
+
+    fn emit(&mut self, db: usize, e: &shoal_store::Entry) {
+        if self.stream_db != Some(db) {
+            write_select_db(&mut self.buf, db);
+            self.stream_db = Some(db);
+        }
+        write_entry(&mut self.buf, e, self.access, &self.opts);
+        self.keys += 1;
+        if self.buf.len() >= 1 << 16 {
+            let full = std::mem::replace(&mut self.buf, Vec::with_capacity(1 << 16));
+            let _ = self.tx.send(Chunk::Data(full));
+        }
+    }
+
+    /// Saves a key's current value before a command changes it, if the walk
+    /// has not reached it yet.
+    pub fn preserve(&mut self, srv: &Server, db: usize, key: &[u8]) {
+        if self.walk_finished {
+            return;
+        }
+        let slot = shoal_util::crc16::key_hash_slot(key) as usize;
+        if !self.ahead(db, slot) || self.saved_ahead.contains(&(db, key.to_vec())) {
+            return;
+        }
+        self.saved_ahead.insert((db, key.to_vec()));
+        if let Some(e) = srv.keyspace.dbs[db].slot_iter(slot).find(|e| e.key() == key) {
+            self.emit(db, e);
+        }
+    }
+
+    /// Walks slots for at most `budget`. Returns true when the walk is complete.
+    pub fn step(&mut self, srv: &Server, budget: Duration) -> bool {
+        let started = Instant::now();
+        while !self.walk_finished {
+            if self.db >= srv.keyspace.dbs.len() {
+                self.walk_finished = true;
+                break;
+            }
+            let db = self.db;
+            let slot = self.slot;
+            let entries: Vec<&shoal_store::Entry> = srv.keyspace.dbs[db].slot_iter(slot).collect();
+            for e in entries {
+                if !self.saved_ahead.contains(&(db, e.key().to_vec())) {
+                    self.emit(db, e);
+                }
+            }
+            self.slot += 1;
+            if self.slot >= SLOTS {
+                self.slot = 0;
+                self.db += 1;
+            }
+            if started.elapsed() >= budget {
+                break;
+            }
+        }
+        self.walk_finished
+    }
+
+    /// Hands the rest to the writer thread once; the result arrives via
+    /// `poll_done`.
+    fn finish(&mut self) {
+        if self.finish_sent {
+            return;
+        }
+        self.finish_sent = true;
+        let rest = std::mem::take(&mut self.buf);
+        let _ = self.tx.send(Chunk::Data(rest));
+        let _ = self.tx.send(Chunk::Finish);
+    }
+
+    /// Completes the walk now (a command is about to change unnamed keys).
+    fn complete(&mut self, srv: &Server) {
+        while !self.step(srv, Duration::from_secs(3600)) {}
+        self.finish();
+    }
+
+    /// Whether the engine should keep walking without waiting for events.
+    pub fn walking(&self) -> bool {
+        !self.walk_finished
+    }
+
+    pub fn poll_done(&self) -> Option<Result<u64, String>> {
+        self.done.try_recv().ok()
+    }
+}
+
+fn write_file(file: std::fs::File, rx: Receiver<Chunk>, checksum: bool, tmp: &str, path: &str) -> Result<u64, String> {
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
+    let mut crc = 0u64;
+    let mut bytes = 0u64;
+    let fail = |e: std::io::Error| {
+        let _ = std::fs::remove_file(tmp);
+        format!("Write error saving DB on disk: {e}")
+    };
+    loop {
+        match rx.recv() {
+            Ok(Chunk::Data(d)) => {
+                if checksum {
+                    crc = shoal_util::crc64::crc64(crc, &d);
+                }
+                bytes += d.len() as u64;
+                w.write_all(&d).map_err(fail)?;
+            }
+            Ok(Chunk::Finish) => break,
+            Err(_) => {
+                let _ = std::fs::remove_file(tmp);
+                return Err("background save aborted".into());
+            }
+        }
+    }
+    let eof = [shoal_persist::rdb::OP_EOF];
+    if checksum {
+        crc = shoal_util::crc64::crc64(crc, &eof);
+    }
+    w.write_all(&eof).map_err(fail)?;
+    w.write_all(&crc.to_le_bytes()).map_err(fail)?;
+    w.flush().map_err(fail)?;
+    w.get_ref().sync_all().map_err(fail)?;
+    drop(w);
+    std::fs::rename(tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(tmp);
+        format!("Error moving temp DB file {tmp} on the final destination {path}: {e}")
+    })?;
+    Ok(bytes)
+}
+
+/// Event-loop hook: advances a running snapshot and reports its end.
+pub fn tick(srv: &mut Server) {
+    let Some(mut snap) = srv.snapshot.take() else {
+        return;
+    };
+    if !snap.walk_finished && snap.step(srv, Duration::from_millis(1)) {
+        snap.finish();
+    }
+    match snap.poll_done() {
+        None => srv.snapshot = Some(snap),
+        Some(Ok(_)) => {
+            notice!(
+                "Background saving terminated with success ({} keys, {} ms)",
+                snap.keys,
+                snap.started.elapsed().as_millis()
+            );
+            srv.last_save_unix = crate::server::unix_ms() / 1000;
+            srv.last_bgsave_ok = true;
+        }
+        Some(Err(e)) => {
+            warning!("Background saving error: {e}");
+            srv.last_bgsave_ok = false;
+        }
+    }
+}
+
+/// Before a write command: keep the snapshot's point in time.
+pub fn before_write(srv: &mut Server, db: usize, keys: Option<&[&[u8]]>) {
+    let Some(mut snap) = srv.snapshot.take() else {
+        return;
+    };
+    match keys {
+        Some(keys) => {
+            for k in keys {
+                snap.preserve(srv, db, k);
+            }
+        }
+        // A command that may touch unnamed keys: finish the walk now.
+        None => snap.complete(srv),
+    }
+    srv.snapshot = Some(snap);
+}
