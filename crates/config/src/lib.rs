@@ -66,13 +66,14 @@
 //! | `busy_reply_threshold` | `u64` | ms (alias `lua-time-limit`) |
 //! | `notify_keyspace_events` | [`KeyspaceEvents`] | bits; `to_string()` is the canonical text |
 //!
-//! Parsed, validated and shown but not acted on yet (the server should warn
-//! for each name in [`Config::unsupported_in_use`]): persistence
+//! Also implemented: RDB persistence (`save: Vec<SavePoint>`, `dbfilename`,
+//! `rdbcompression`, `rdbchecksum`), `enable-debug-command`, the LFU and
+//! HyperLogLog tunables. Parsed, validated and shown but not acted on yet (the
+//! server warns for each name in [`Config::unsupported_in_use`]): AOF
 //! (`appendonly: bool`, `appendfsync: AppendFsync`, `appendfilename`,
-//! `appenddirname`, `dbfilename: String`, `save: Vec<SavePoint>`),
-//! replication (`replicaof: Option<ReplicaOf>`, `masterauth`, `masteruser`),
-//! cluster (`cluster_enabled: bool`, `cluster_config_file: String`,
-//! `cluster_node_timeout: u64`, the other `cluster_*`), the file-only
+//! `appenddirname`), replication (`replicaof: Option<ReplicaOf>`, `masterauth`,
+//! `masteruser`), cluster (`cluster_enabled: bool`, `cluster_config_file:
+//! String`, `cluster_node_timeout: u64`, the other `cluster_*`), the file-only
 //! `rename_command`, `user`, `loadmodule`, and everything else.
 
 mod error;

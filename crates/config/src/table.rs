@@ -408,21 +408,21 @@ directives! {
         /// `databases`: number of logical databases.
         databases: u32 = "databases", int(1, INT_MAX), "16", I | Y;
         /// `dbfilename` (not implemented yet).
-        dbfilename: String = "dbfilename", checked(check_dbfilename), "dump.rdb", M | P;
+        dbfilename: String = "dbfilename", checked(check_dbfilename), "dump.rdb", M | P | Y;
         /// `dir`: absolute working directory. Parsing only checks it exists;
         /// the server changes to it. Defaults to the working directory.
         dir: PathBuf = "dir", Kind::Dir, ".", M | P | Y;
         disable_thp: bool = "disable-thp", Kind::Bool, "yes", I;
         /// `dynamic-hz`.
         dynamic_hz: bool = "dynamic-hz", Kind::Bool, "yes", M | Y;
-        enable_debug_command: EnableLevel = "enable-debug-command", Kind::Enum(EnableLevel::NAMES), "no", I;
+        enable_debug_command: EnableLevel = "enable-debug-command", Kind::Enum(EnableLevel::NAMES), "no", I | Y;
         enable_module_command: EnableLevel = "enable-module-command", Kind::Enum(EnableLevel::NAMES), "no", I;
         enable_protected_configs: EnableLevel = "enable-protected-configs", Kind::Enum(EnableLevel::NAMES), "no", I;
         /// `hash-max-listpack-entries` (alias `hash-max-ziplist-entries`).
         hash_max_listpack_entries: u64 = "hash-max-listpack-entries" ["hash-max-ziplist-entries"], int(0, LLONG_MAX), "512", M | Y;
         /// `hash-max-listpack-value` (alias `hash-max-ziplist-value`), bytes.
         hash_max_listpack_value: u64 = "hash-max-listpack-value" ["hash-max-ziplist-value"], mem(0, MEM_LLONG), "64", M | Y;
-        hll_sparse_max_bytes: u64 = "hll-sparse-max-bytes", mem(0, MEM_LLONG), "3000", M;
+        hll_sparse_max_bytes: u64 = "hll-sparse-max-bytes", mem(0, MEM_LLONG), "3000", M | Y;
         /// `hz`: accepted from 0, then kept within 1..=500.
         hz: u32 = "hz", Kind::Int { min: 0, max: INT_MAX, clamp: Some((1, 500)) }, "10", M | Y;
         ignore_warnings: String = "ignore-warnings", STR, "", M;
@@ -432,7 +432,7 @@ directives! {
         key_load_delay: i32 = "key-load-delay", int(INT_MIN, INT_MAX), "0", M | H;
         /// `latency-monitor-threshold`, milliseconds; 0 disables.
         latency_monitor_threshold: u64 = "latency-monitor-threshold", int(0, LLONG_MAX), "0", M | Y;
-        latency_tracking: bool = "latency-tracking", Kind::Bool, "yes", M;
+        latency_tracking: bool = "latency-tracking", Kind::Bool, "yes", M | Y;
         latency_tracking_info_percentiles: Vec<f64> = "latency-tracking-info-percentiles", Kind::Percentiles, "50 99 99.9", M;
         /// `lazyfree-lazy-eviction`.
         lazyfree_lazy_eviction: bool = "lazyfree-lazy-eviction", Kind::Bool, "no", M | Y;
@@ -444,8 +444,8 @@ directives! {
         lazyfree_lazy_user_del: bool = "lazyfree-lazy-user-del", Kind::Bool, "no", M | Y;
         /// `lazyfree-lazy-user-flush`.
         lazyfree_lazy_user_flush: bool = "lazyfree-lazy-user-flush", Kind::Bool, "no", M | Y;
-        lfu_decay_time: u32 = "lfu-decay-time", int(0, INT_MAX), "1", M;
-        lfu_log_factor: u32 = "lfu-log-factor", int(0, INT_MAX), "10", M;
+        lfu_decay_time: u32 = "lfu-decay-time", int(0, INT_MAX), "1", M | Y;
+        lfu_log_factor: u32 = "lfu-log-factor", int(0, INT_MAX), "10", M | Y;
         /// `list-compress-depth`.
         list_compress_depth: u32 = "list-compress-depth", int(0, INT_MAX), "0", M | Y;
         /// `list-max-listpack-size` (alias `list-max-ziplist-size`): entries
@@ -491,8 +491,8 @@ directives! {
         rdb_del_sync_files: bool = "rdb-del-sync-files", Kind::Bool, "no", M;
         rdb_key_save_delay: i32 = "rdb-key-save-delay", int(INT_MIN, INT_MAX), "0", M | H;
         rdb_save_incremental_fsync: bool = "rdb-save-incremental-fsync", Kind::Bool, "yes", M;
-        rdbchecksum: bool = "rdbchecksum", Kind::Bool, "yes", I;
-        rdbcompression: bool = "rdbcompression", Kind::Bool, "yes", M;
+        rdbchecksum: bool = "rdbchecksum", Kind::Bool, "yes", I | Y;
+        rdbcompression: bool = "rdbcompression", Kind::Bool, "yes", M | Y;
         repl_backlog_size: u64 = "repl-backlog-size", mem(1, MEM_LLONG), "1048576", M;
         repl_backlog_ttl: u64 = "repl-backlog-ttl", int(0, LLONG_MAX), "3600", M;
         repl_disable_tcp_nodelay: bool = "repl-disable-tcp-nodelay", Kind::Bool, "no", M;
@@ -517,7 +517,7 @@ directives! {
         requirepass: String = "requirepass", NSTR, "", M | Y;
         sanitize_dump_payload: SanitizeDumpPayload = "sanitize-dump-payload", Kind::Enum(SanitizeDumpPayload::NAMES), "no", M;
         /// `save` points (not implemented yet).
-        save: Vec<SavePoint> = "save", Kind::Save, "3600 1 300 100 60 10000", M;
+        save: Vec<SavePoint> = "save", Kind::Save, "3600 1 300 100 60 10000", M | Y;
         server_cpulist: String = "server_cpulist", NSTR, "", I;
         /// `set-max-intset-entries`.
         set_max_intset_entries: u64 = "set-max-intset-entries", int(0, LLONG_MAX), "512", M | Y;

@@ -178,8 +178,6 @@ fn implemented_flags() {
     }
     for n in [
         "appendonly",
-        "save",
-        "dbfilename",
         "appendfsync",
         "replicaof",
         "slaveof",
@@ -888,7 +886,7 @@ fn unsupported_in_use_lists_set_unimplemented() {
     let cfg = text("port 7000\nappendonly yes\nappendfsync everysec\ncluster-enabled yes\nsave \"\"\nrename-command FLUSHALL \"\"\nlist-max-ziplist-entries 5\nmaxmemory 1mb\n");
     assert_eq!(
         cfg.unsupported_in_use(),
-        ["appendonly", "cluster-enabled", "save", "rename-command"]
+        ["appendonly", "cluster-enabled", "rename-command"]
     );
     assert!(Config::default().unsupported_in_use().is_empty());
     assert_eq!(text("slaveof 127.0.0.1 6379\n").unsupported_in_use(), ["replicaof"]);

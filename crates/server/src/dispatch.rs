@@ -186,6 +186,9 @@ fn run(srv: &mut Server, c: &mut ClientState, args: &[&[u8]]) {
     if !srv.monitors.is_empty() && !spec.has(flag::ADMIN | flag::SKIP_MONITOR) {
         feed_monitors(srv, c, args);
     }
+    if spec.has(flag::WRITE) && !c.out.has_errors() && c.block_request.is_none() {
+        srv.dirty += 1;
+    }
     // A command that parked its client changed nothing: it must not wake anyone
     // (a parked command that is re-run and parks again would otherwise loop).
     if spec.has(flag::WRITE) && c.block_request.is_none() && !(srv.blocking.is_empty() && srv.watches.is_empty()) {

@@ -548,6 +548,7 @@ impl EventLoop {
         if srv.active_expire_enabled {
             active_expire_cycle(srv);
         }
+        crate::snapshot::check_save_points(srv);
         if let Some((_, until)) = srv.pause {
             if now >= until {
                 srv.pause = None;

@@ -151,6 +151,14 @@ pub struct Server {
     /// A BGSAVE in progress.
     pub snapshot: Option<crate::snapshot::Snapshot>,
     pub last_bgsave_ok: bool,
+    /// Writes since the last successful save (`rdb_changes_since_last_save`).
+    pub dirty: u64,
+    /// `dirty` when the running BGSAVE started.
+    pub dirty_at_bgsave: u64,
+    pub rdb_saves: u64,
+    pub last_bgsave_secs: i64,
+    /// Unix seconds of the last save attempt, for `save` points after a failure.
+    pub last_bgsave_try: i64,
     /// CLIENT UNBLOCK requests: (client id, reply with an error).
     pub unblock_requests: Vec<(u64, bool)>,
     pub shutdown_requested: bool,
@@ -199,6 +207,11 @@ impl Server {
             scripts: Default::default(),
             snapshot: None,
             last_bgsave_ok: true,
+            dirty: 0,
+            dirty_at_bgsave: 0,
+            rdb_saves: 0,
+            last_bgsave_secs: -1,
+            last_bgsave_try: 0,
             unblock_requests: Vec::new(),
             shutdown_requested: false,
             active_expire_enabled: true,

@@ -238,10 +238,14 @@ pub fn tick(srv: &mut Server) {
             );
             srv.last_save_unix = crate::server::unix_ms() / 1000;
             srv.last_bgsave_ok = true;
+            srv.dirty = srv.dirty.saturating_sub(srv.dirty_at_bgsave);
+            srv.rdb_saves += 1;
+            srv.last_bgsave_secs = snap.started.elapsed().as_secs() as i64;
         }
         Some(Err(e)) => {
             warning!("Background saving error: {e}");
             srv.last_bgsave_ok = false;
+            srv.last_bgsave_secs = snap.started.elapsed().as_secs() as i64;
         }
     }
 }
@@ -261,4 +265,42 @@ pub fn before_write(srv: &mut Server, db: usize, keys: Option<&[&[u8]]>) {
         None => snap.complete(srv),
     }
     srv.snapshot = Some(snap);
+}
+
+/// Starts a background save to `dbfilename`, recording what it covers.
+pub fn start_bgsave(srv: &mut Server) -> Result<(), String> {
+    let path = srv.config.dbfilename.clone();
+    let snap = Snapshot::start(srv, &path)?;
+    srv.dirty_at_bgsave = srv.dirty;
+    srv.last_bgsave_try = crate::server::unix_ms() / 1000;
+    srv.snapshot = Some(snap);
+    Ok(())
+}
+
+/// `save <seconds> <changes>` points: called from the cron.
+pub fn check_save_points(srv: &mut Server) {
+    if srv.snapshot.is_some() || srv.dirty == 0 {
+        return;
+    }
+    let now = crate::server::unix_ms() / 1000;
+    // After a failure, wait before trying again (Redis waits 5 seconds).
+    if !srv.last_bgsave_ok && now - srv.last_bgsave_try < 5 {
+        return;
+    }
+    let due = srv
+        .config
+        .save
+        .iter()
+        .find(|p| srv.dirty >= p.changes as u64 && now - srv.last_save_unix >= p.seconds as i64);
+    if let Some(p) = due {
+        notice!("{} changes in {} seconds. Saving...", p.changes, p.seconds);
+        match start_bgsave(srv) {
+            Ok(()) => notice!("Background saving started"),
+            Err(e) => {
+                warning!("{e}");
+                srv.last_bgsave_ok = false;
+                srv.last_bgsave_try = now;
+            }
+        }
+    }
 }

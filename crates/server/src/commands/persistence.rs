@@ -231,6 +231,8 @@ pub fn save(ctx: &mut Ctx, _args: &[&[u8]]) {
         Ok(_) => {
             notice!("DB saved on disk");
             ctx.srv.last_save_unix = unix_ms() / 1000;
+            ctx.srv.dirty = 0;
+            ctx.srv.rdb_saves += 1;
             ctx.out().ok();
         }
         Err(e) => {
@@ -384,11 +386,9 @@ pub fn bgsave(ctx: &mut Ctx, args: &[&[u8]]) {
         }
         return;
     }
-    let path = ctx.srv.config.dbfilename.clone();
-    match crate::snapshot::Snapshot::start(ctx.srv, &path) {
-        Ok(s) => {
+    match crate::snapshot::start_bgsave(ctx.srv) {
+        Ok(()) => {
             notice!("Background saving started");
-            ctx.srv.snapshot = Some(s);
             ctx.out().simple("Background saving started");
         }
         Err(e) => {

@@ -448,17 +448,26 @@ fn section_persistence(srv: &Server) -> String {
         ("current_fork_perc", "0.00"),
         ("current_save_keys_processed", "0"),
         ("current_save_keys_total", "0"),
-        ("rdb_changes_since_last_save", "0"),
-        ("rdb_bgsave_in_progress", "0"),
     ] {
         field!(s, name, "{value}");
     }
+    let bgsave_secs = srv
+        .snapshot
+        .as_ref()
+        .map_or(-1, |b| b.started.elapsed().as_secs() as i64);
+    field!(s, "rdb_changes_since_last_save", "{}", srv.dirty);
+    field!(s, "rdb_bgsave_in_progress", "{}", srv.snapshot.is_some() as u8);
     field!(s, "rdb_last_save_time", "{}", srv.last_save_unix);
+    field!(
+        s,
+        "rdb_last_bgsave_status",
+        "{}",
+        if srv.last_bgsave_ok { "ok" } else { "err" }
+    );
+    field!(s, "rdb_last_bgsave_time_sec", "{}", srv.last_bgsave_secs);
+    field!(s, "rdb_current_bgsave_time_sec", "{}", bgsave_secs);
+    field!(s, "rdb_saves", "{}", srv.rdb_saves);
     for (name, value) in [
-        ("rdb_last_bgsave_status", "ok"),
-        ("rdb_last_bgsave_time_sec", "-1"),
-        ("rdb_current_bgsave_time_sec", "-1"),
-        ("rdb_saves", "0"),
         ("rdb_last_cow_size", "0"),
         ("rdb_last_load_keys_expired", "0"),
         ("rdb_last_load_keys_loaded", "0"),
