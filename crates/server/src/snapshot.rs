@@ -291,7 +291,7 @@ pub fn check_save_points(srv: &mut Server) {
         .config
         .save
         .iter()
-        .find(|p| srv.dirty >= p.changes as u64 && now - srv.last_save_unix >= p.seconds as i64);
+        .find(|p| srv.dirty >= p.changes as u64 && now - srv.last_save_unix >= p.seconds);
     if let Some(p) = due {
         notice!("{} changes in {} seconds. Saving...", p.changes, p.seconds);
         match start_bgsave(srv) {
