@@ -16,14 +16,7 @@ import gen
 import harness
 import minimize
 
-# Seeds 17, 18 and 30 are left out while they hit known shoal differences
-# (re-add them when these pass):
-#   17, 18: EXPIREAT/PEXPIREAT k <time> "\x00" - Redis echoes the option only
-#           up to its NUL byte ("Unsupported option "), shoal echoes all of it
-#   30:     OBJECT REFCOUNT/ENCODING/... on a logically expired key does not
-#           delete it (DBSIZE differs afterwards)
-# (both are also in the case files: expire.txt, debug.txt)
-SEEDS = [s for s in range(1, 34) if s not in (17, 18, 30)]
+SEEDS = list(range(1, 31))
 # Extra arguments given to both servers for generated scripts (gen.PRELUDE
 # uses DEBUG SET-ACTIVE-EXPIRE, see there).
 SERVER_ARGS = gen.SERVER_ARGS

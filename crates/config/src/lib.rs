@@ -261,8 +261,10 @@ impl Config {
         for (name, _) in pairs {
             let given = lossy(name);
             let Some(d) = Self::directive(&given).filter(|d| d.is_runtime()) else {
+                // Redis prints the name with C's %s, which stops at a NUL byte.
+                let shown = given.split('\0').next().unwrap_or("");
                 return Err(format!(
-                    "ERR Unknown option or number of arguments for CONFIG SET - '{given}'"
+                    "ERR Unknown option or number of arguments for CONFIG SET - '{shown}'"
                 ));
             };
             if d.has(Directive::IMMUTABLE) {
@@ -280,7 +282,17 @@ impl Config {
         let mut next = self.clone();
         let mut ctx = Ctx::new(Mode::Set);
         for ((d, name), (_, value)) in rows.iter().zip(pairs) {
-            let value = lossy(value);
+            let mut value = lossy(value);
+            // Redis compares names and parses numbers and booleans as C strings:
+            // a NUL byte ends them (`noeviction\0junk` is `noeviction`).
+            if matches!(
+                d.kind,
+                Kind::Bool | Kind::Enum(_) | Kind::Flags(_) | Kind::Int { .. } | Kind::Memory { .. }
+            ) {
+                if let Some(i) = value.find('\0') {
+                    value.truncate(i);
+                }
+            }
             let args = match d.kind.arity() {
                 Arity::Multi if value.is_empty() => Vec::new(),
                 Arity::Multi => value.split(' ').map(str::to_string).collect(),

@@ -456,57 +456,11 @@ pub fn rpoplpush(ctx: &mut Ctx, args: &[&[u8]]) {
     lmove_generic(ctx, args[1], args[2], false, true)
 }
 
-/// Parsed `numkeys key... LEFT|RIGHT [COUNT n]` of LMPOP/BLMPOP.
-struct MpopArgs<'a> {
-    keys: Vec<&'a [u8]>,
-    left: bool,
-    count: usize,
-}
-
-fn parse_mpop<'a>(ctx: &mut Ctx, args: &[&'a [u8]]) -> Option<MpopArgs<'a>> {
-    let numkeys = match parse_int(args[0]) {
-        Some(n) if n > 0 => n as usize,
-        _ => {
-            ctx.out().error("ERR numkeys should be greater than 0");
-            return None;
-        }
-    };
-    if numkeys + 1 > args.len() - 1 {
-        ctx.out().error(err::SYNTAX);
-        return None;
-    }
-    let keys = args[1..1 + numkeys].to_vec();
-    let Some(left) = side(args[1 + numkeys]) else {
-        ctx.out().error(err::SYNTAX);
-        return None;
-    };
-    let rest = &args[2 + numkeys..];
-    let count = match rest {
-        [] => 1,
-        [opt, n, ..] if eq_ic(opt, "count") => match parse_int(n) {
-            Some(n) if n > 0 => n as usize,
-            _ => {
-                ctx.out().error("ERR count should be greater than 0");
-                return None;
-            }
-        },
-        _ => {
-            ctx.out().error(err::SYNTAX);
-            return None;
-        }
-    };
-    if rest.len() > 2 {
-        ctx.out().error(err::SYNTAX);
-        return None;
-    }
-    Some(MpopArgs { keys, left, count })
-}
-
 /// Pops from the first non-empty list; replies `[key, [items]]`. Returns false
 /// (with no reply) when every list is empty.
-fn mpop_serve(ctx: &mut Ctx, p: &MpopArgs) -> Result<bool, ()> {
+fn mpop_serve(ctx: &mut Ctx, p: &super::MpopArgs) -> Result<bool, ()> {
     for key in &p.keys {
-        if let Some(items) = pop_n(ctx, key, p.left, p.count)? {
+        if let Some(items) = pop_n(ctx, key, p.first_end, p.count)? {
             let out = ctx.out();
             out.array(2);
             out.bulk(key);
@@ -521,7 +475,7 @@ fn mpop_serve(ctx: &mut Ctx, p: &MpopArgs) -> Result<bool, ()> {
 }
 
 pub fn lmpop(ctx: &mut Ctx, args: &[&[u8]]) {
-    let Some(p) = parse_mpop(ctx, &args[1..]) else {
+    let Some(p) = super::parse_mpop(ctx, &args[1..], ("left", "right")) else {
         return;
     };
     if let Ok(false) = mpop_serve(ctx, &p) {
@@ -584,7 +538,7 @@ pub fn brpoplpush(ctx: &mut Ctx, args: &[&[u8]]) {
 
 pub fn blmpop(ctx: &mut Ctx, args: &[&[u8]]) {
     // Redis validates numkeys, keys, direction and COUNT before the timeout.
-    let Some(p) = parse_mpop(ctx, &args[2..]) else {
+    let Some(p) = super::parse_mpop(ctx, &args[2..], ("left", "right")) else {
         return;
     };
     let Some(deadline) = super::timeout_arg(ctx, args[1]) else {

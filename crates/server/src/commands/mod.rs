@@ -481,3 +481,57 @@ pub fn timeout_arg(ctx: &mut Ctx, arg: &[u8]) -> Option<Option<i64>> {
         }
     }
 }
+
+/// Parsed `numkeys key... <end> [COUNT n]` of LMPOP/BLMPOP/ZMPOP/BZMPOP.
+pub struct MpopArgs<'a> {
+    pub keys: Vec<&'a [u8]>,
+    /// The first of the two end keywords was given (LEFT, or MIN).
+    pub first_end: bool,
+    pub count: usize,
+}
+
+/// Parses `numkeys key... <ends.0|ends.1> [COUNT n]` (args start at numkeys),
+/// replying Redis's error when invalid.
+pub fn parse_mpop<'a>(ctx: &mut Ctx, args: &[&'a [u8]], ends: (&str, &str)) -> Option<MpopArgs<'a>> {
+    let numkeys = match parse_int(args[0]) {
+        Some(n) if n > 0 => n as usize,
+        _ => {
+            ctx.out().error("ERR numkeys should be greater than 0");
+            return None;
+        }
+    };
+    if numkeys + 1 > args.len() - 1 {
+        ctx.out().error(err::SYNTAX);
+        return None;
+    }
+    let keys = args[1..1 + numkeys].to_vec();
+    let end = args[1 + numkeys];
+    let first_end = if eq_ic(end, ends.0) {
+        true
+    } else if eq_ic(end, ends.1) {
+        false
+    } else {
+        ctx.out().error(err::SYNTAX);
+        return None;
+    };
+    let rest = &args[2 + numkeys..];
+    let count = match rest {
+        [] => 1,
+        [opt, n, ..] if eq_ic(opt, "count") => match parse_int(n) {
+            Some(n) if n > 0 => n as usize,
+            _ => {
+                ctx.out().error("ERR count should be greater than 0");
+                return None;
+            }
+        },
+        _ => {
+            ctx.out().error(err::SYNTAX);
+            return None;
+        }
+    };
+    if rest.len() > 2 {
+        ctx.out().error(err::SYNTAX);
+        return None;
+    }
+    Some(MpopArgs { keys, first_end, count })
+}

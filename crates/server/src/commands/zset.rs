@@ -839,64 +839,11 @@ pub fn zpopmax(ctx: &mut Ctx, args: &[&[u8]]) {
     pop_cmd(ctx, args, true)
 }
 
-struct MpopArgs<'a> {
-    keys: Vec<&'a [u8]>,
-    max: bool,
-    count: usize,
-}
-
-/// Parses `numkeys key... MIN|MAX [COUNT n]`.
-fn parse_mpop<'a>(ctx: &mut Ctx, args: &[&'a [u8]]) -> Option<MpopArgs<'a>> {
-    let numkeys = match parse_int(args[0]) {
-        Some(n) if n > 0 => n as usize,
-        _ => {
-            ctx.out().error("ERR numkeys should be greater than 0");
-            return None;
-        }
-    };
-    if numkeys > args.len() - 2 {
-        ctx.out().error(err::SYNTAX);
-        return None;
-    }
-    let keys = args[1..1 + numkeys].to_vec();
-    let w = args[1 + numkeys];
-    let max = if eq_ic(w, "min") {
-        false
-    } else if eq_ic(w, "max") {
-        true
-    } else {
-        ctx.out().error(err::SYNTAX);
-        return None;
-    };
-    let mut count = None;
-    let mut j = 2 + numkeys;
-    while j < args.len() {
-        if count.is_none() && eq_ic(args[j], "count") && j + 1 < args.len() {
-            match parse_int(args[j + 1]) {
-                Some(n) if n > 0 => count = Some(n as usize),
-                _ => {
-                    ctx.out().error("ERR count should be greater than 0");
-                    return None;
-                }
-            }
-            j += 2;
-        } else {
-            ctx.out().error(err::SYNTAX);
-            return None;
-        }
-    }
-    Some(MpopArgs {
-        keys,
-        max,
-        count: count.unwrap_or(1),
-    })
-}
-
 /// Pops from the first non-empty key and replies `[key, [[m, s]...]]`;
 /// Ok(false) without a reply when every key is empty.
-fn mpop_serve(ctx: &mut Ctx, p: &MpopArgs) -> Result<bool, ()> {
+fn mpop_serve(ctx: &mut Ctx, p: &super::MpopArgs) -> Result<bool, ()> {
     for key in &p.keys {
-        if let Some(items) = pop_n(ctx, key, p.max, p.count)? {
+        if let Some(items) = pop_n(ctx, key, !p.first_end, p.count)? {
             let out = ctx.out();
             out.array(2);
             out.bulk(key);
@@ -913,7 +860,7 @@ fn mpop_serve(ctx: &mut Ctx, p: &MpopArgs) -> Result<bool, ()> {
 }
 
 pub fn zmpop(ctx: &mut Ctx, args: &[&[u8]]) {
-    let Some(p) = parse_mpop(ctx, &args[1..]) else {
+    let Some(p) = super::parse_mpop(ctx, &args[1..], ("min", "max")) else {
         return;
     };
     if let Ok(false) = mpop_serve(ctx, &p) {
@@ -953,7 +900,7 @@ pub fn bzpopmax(ctx: &mut Ctx, args: &[&[u8]]) {
 
 pub fn bzmpop(ctx: &mut Ctx, args: &[&[u8]]) {
     // Redis validates numkeys, keys, direction and COUNT before the timeout.
-    let Some(p) = parse_mpop(ctx, &args[2..]) else {
+    let Some(p) = super::parse_mpop(ctx, &args[2..], ("min", "max")) else {
         return;
     };
     let Some(deadline) = super::timeout_arg(ctx, args[1]) else {
