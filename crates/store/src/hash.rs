@@ -88,6 +88,9 @@ impl Listpack {
     }
 
     pub fn push(&mut self, b: &[u8]) {
+        // Grow to the exact size, as Redis's listpacks do: doubling would leave
+        // up to half of every small collection unused.
+        self.buf.reserve_exact(varint_len(b.len()) + b.len());
         put_varint(&mut self.buf, b.len());
         self.buf.extend_from_slice(b);
         self.count += 1;

@@ -117,7 +117,7 @@ impl Intset {
         if need > self.width {
             let old = std::mem::take(self);
             self.width = need;
-            self.data.reserve((old.len() + 1) * need as usize);
+            self.data.reserve_exact((old.len() + 1) * need as usize);
             for i in 0..old.len() {
                 self.data
                     .extend_from_slice(&Self::encode(old.get(i), need)[..need as usize]);
@@ -125,6 +125,8 @@ impl Intset {
         }
         let w = self.width as usize;
         let enc = Self::encode(v, self.width);
+        // Exact growth keeps small intsets compact (see `Listpack::push`).
+        self.data.reserve_exact(w);
         self.data.splice(pos * w..pos * w, enc[..w].iter().copied());
         true
     }

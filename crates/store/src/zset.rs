@@ -116,6 +116,8 @@ impl ZListpack {
         enc.extend_from_slice(&score.to_le_bytes());
         put_varint(&mut enc, m.len());
         enc.extend_from_slice(m);
+        // Exact growth keeps small sorted sets compact (see `Listpack::push`).
+        self.buf.reserve_exact(enc.len());
         self.buf.splice(pos..pos, enc);
         self.count += 1;
     }
