@@ -15,6 +15,7 @@
 //! The thresholds are passed in ([`HashLimits`]); this crate does not read config.
 
 use crate::bytes::SmallBytes;
+use crate::varint;
 use hashbrown::HashTable;
 use shoal_util::rand::FastRng;
 use std::hash::BuildHasher;
@@ -32,25 +33,11 @@ pub struct Listpack {
 }
 
 fn varint_len(n: usize) -> usize {
-    let mut len = 1;
-    let mut v = n >> 7;
-    while v != 0 {
-        len += 1;
-        v >>= 7;
-    }
-    len
+    varint::varint_len(n as u64)
 }
 
-fn put_varint(out: &mut Vec<u8>, mut n: usize) {
-    loop {
-        let b = (n & 0x7f) as u8;
-        n >>= 7;
-        if n == 0 {
-            out.push(b);
-            return;
-        }
-        out.push(b | 0x80);
-    }
+fn put_varint(out: &mut Vec<u8>, n: usize) {
+    varint::put_varint(out, n as u64)
 }
 
 impl Listpack {

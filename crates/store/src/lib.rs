@@ -20,6 +20,7 @@ pub mod list;
 pub mod set;
 pub mod stream;
 pub mod value;
+mod varint;
 pub mod zset;
 
 pub use bytes::SmallBytes;

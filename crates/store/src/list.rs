@@ -51,21 +51,19 @@ struct Node {
     count: u32,
 }
 
-fn varint_len(mut v: usize) -> usize {
-    let mut n = 1;
-    while v >= 0x80 {
-        v >>= 7;
-        n += 1;
-    }
-    n
+fn varint_len(v: usize) -> usize {
+    crate::varint::varint_len(v as u64)
 }
 
-fn put_varint(out: &mut Vec<u8>, mut v: usize) {
-    while v >= 0x80 {
-        out.push((v as u8 & 0x7f) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
+fn put_varint(out: &mut Vec<u8>, v: usize) {
+    crate::varint::put_varint(out, v as u64)
+}
+
+/// Reads the varint at `pos`: (value, bytes).
+fn get_varint(buf: &[u8], pos: usize) -> (usize, usize) {
+    let mut end = pos;
+    let v = crate::varint::get_varint(buf, &mut end);
+    (v as usize, end - pos)
 }
 
 /// Writes `v` so that it can be read backwards from its last byte.
@@ -73,19 +71,6 @@ fn put_back_varint(out: &mut Vec<u8>, v: usize) {
     let start = out.len();
     put_varint(out, v);
     out[start..].reverse();
-}
-
-fn get_varint(buf: &[u8], pos: usize) -> (usize, usize) {
-    let (mut v, mut shift, mut i) = (0usize, 0, pos);
-    loop {
-        let b = buf[i];
-        v |= ((b & 0x7f) as usize) << shift;
-        i += 1;
-        if b & 0x80 == 0 {
-            return (v, i - pos);
-        }
-        shift += 7;
-    }
 }
 
 /// Reads a backward varint ending just before `end`; returns (value, bytes).

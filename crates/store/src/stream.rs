@@ -83,44 +83,10 @@ impl Default for NodeLimits {
     }
 }
 
+use crate::varint::{get_varint, put_varint, varint_len};
+
 const F_DELETED: u8 = 1;
 const F_SAMEFIELDS: u8 = 2;
-
-fn put_varint(out: &mut Vec<u8>, mut n: u64) {
-    loop {
-        let b = (n & 0x7f) as u8;
-        n >>= 7;
-        if n == 0 {
-            out.push(b);
-            return;
-        }
-        out.push(b | 0x80);
-    }
-}
-
-fn varint_len(mut n: u64) -> usize {
-    let mut len = 1;
-    while n >= 0x80 {
-        n >>= 7;
-        len += 1;
-    }
-    len
-}
-
-#[inline]
-fn get_varint(buf: &[u8], pos: &mut usize) -> u64 {
-    let mut n = 0u64;
-    let mut shift = 0;
-    loop {
-        let b = buf[*pos];
-        *pos += 1;
-        n |= ((b & 0x7f) as u64) << shift;
-        if b & 0x80 == 0 {
-            return n;
-        }
-        shift += 7;
-    }
-}
 
 #[inline]
 fn get_bytes<'a>(buf: &'a [u8], pos: &mut usize) -> &'a [u8] {

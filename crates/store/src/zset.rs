@@ -47,16 +47,8 @@ pub fn cmp_entry(s1: f64, m1: &[u8], s2: f64, m2: &[u8]) -> Ordering {
 // Listpack form
 // ---------------------------------------------------------------------------
 
-fn put_varint(out: &mut Vec<u8>, mut n: usize) {
-    loop {
-        let b = (n & 0x7f) as u8;
-        n >>= 7;
-        if n == 0 {
-            out.push(b);
-            return;
-        }
-        out.push(b | 0x80);
-    }
+fn put_varint(out: &mut Vec<u8>, n: usize) {
+    crate::varint::put_varint(out, n as u64)
 }
 
 /// Sorted `[score][len][member]` entries in one buffer.
