@@ -114,27 +114,7 @@ pub fn split_args(line: &[u8]) -> Result<Vec<Vec<u8>>, Unbalanced> {
     }
 }
 
-/// Quotes bytes the way Redis writes an argument back: inside double quotes,
-/// with `\\ \" \n \r \t \a \b` escaped and other non-printable bytes as `\xhh`.
-pub fn repr(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(bytes.len() + 2);
-    s.push('"');
-    for &b in bytes {
-        match b {
-            b'\\' => s.push_str("\\\\"),
-            b'"' => s.push_str("\\\""),
-            b'\n' => s.push_str("\\n"),
-            b'\r' => s.push_str("\\r"),
-            b'\t' => s.push_str("\\t"),
-            0x07 => s.push_str("\\a"),
-            0x08 => s.push_str("\\b"),
-            0x20..=0x7e => s.push(b as char),
-            _ => s.push_str(&format!("\\x{b:02x}")),
-        }
-    }
-    s.push('"');
-    s
-}
+pub use shoal_util::quote::repr;
 
 /// Strict integer: optional `-`, digits, no `+`, no spaces, no leading zeros,
 /// no `-0`, must fit an i64.
@@ -230,101 +210,8 @@ pub fn has_glob(p: &[u8]) -> bool {
     p.iter().any(|c| matches!(c, b'*' | b'?' | b'['))
 }
 
-fn fold(c: u8, nocase: bool) -> u8 {
-    if nocase {
-        c.to_ascii_lowercase()
-    } else {
-        c
-    }
-}
-
-/// Glob match with `*`, `?`, `[...]` (with `^` negation and `a-z` ranges)
-/// and `\` escapes.
-pub fn glob_match(p: &[u8], s: &[u8], nocase: bool) -> bool {
-    let (mut pi, mut si) = (0usize, 0usize);
-    while pi < p.len() {
-        match p[pi] {
-            b'*' => {
-                while pi + 1 < p.len() && p[pi + 1] == b'*' {
-                    pi += 1;
-                }
-                if pi + 1 == p.len() {
-                    return true;
-                }
-                for start in si..=s.len() {
-                    if glob_match(&p[pi + 1..], &s[start..], nocase) {
-                        return true;
-                    }
-                }
-                return false;
-            }
-            b'?' => {
-                if si >= s.len() {
-                    return false;
-                }
-                si += 1;
-            }
-            b'[' => {
-                if si >= s.len() {
-                    return false;
-                }
-                pi += 1;
-                let negate = pi < p.len() && p[pi] == b'^';
-                if negate {
-                    pi += 1;
-                }
-                let c = fold(s[si], nocase);
-                let mut matched = false;
-                loop {
-                    if pi >= p.len() {
-                        pi = p.len() - 1;
-                        break;
-                    }
-                    if p[pi] == b']' {
-                        break;
-                    }
-                    if p[pi] == b'\\' && pi + 1 < p.len() {
-                        pi += 1;
-                        if fold(p[pi], nocase) == c {
-                            matched = true;
-                        }
-                    } else if pi + 2 < p.len() && p[pi + 1] == b'-' {
-                        let (mut lo, mut hi) = (fold(p[pi], nocase), fold(p[pi + 2], nocase));
-                        if lo > hi {
-                            std::mem::swap(&mut lo, &mut hi);
-                        }
-                        if c >= lo && c <= hi {
-                            matched = true;
-                        }
-                        pi += 2;
-                    } else if fold(p[pi], nocase) == c {
-                        matched = true;
-                    }
-                    pi += 1;
-                }
-                if matched == negate {
-                    return false;
-                }
-                si += 1;
-            }
-            b'\\' if pi + 1 < p.len() => {
-                pi += 1;
-                if si >= s.len() || fold(p[pi], nocase) != fold(s[si], nocase) {
-                    return false;
-                }
-                si += 1;
-            }
-            c => {
-                if si >= s.len() || fold(c, nocase) != fold(s[si], nocase) {
-                    return false;
-                }
-                si += 1;
-            }
-        }
-        pi += 1;
-    }
-    si == s.len()
-}
+/// CONFIG GET's pattern matching: Redis's glob, shared with KEYS and SCAN.
+pub use shoal_util::glob::glob_match;
 
 /// The text of an OS error as C's `strerror` gives it, without Rust's
 /// " (os error N)" suffix.
@@ -389,13 +276,6 @@ mod tests {
         ] {
             assert_eq!(split(s), Err(Unbalanced), "{s}");
         }
-    }
-
-    #[test]
-    fn repr_quotes() {
-        assert_eq!(repr(b"a b\"c\\n"), r#""a b\"c\\n""#);
-        assert_eq!(repr(b"\x01\xff\n"), r#""\x01\xff\n""#);
-        assert_eq!(repr(b""), r#""""#);
     }
 
     #[test]

@@ -260,7 +260,7 @@ fn feed_monitors(srv: &mut Server, c: &ClientState, args: &[&[u8]]) {
     let mut line = format!("{}.{:06} [{} {}]", us / 1_000_000, us % 1_000_000, c.db, c.addr);
     for a in args {
         line.push(' ');
-        line.push_str(&repr(a));
+        line.push_str(&shoal_util::quote::repr(a));
     }
     let monitors = srv.monitors.clone();
     for id in monitors {
@@ -274,25 +274,4 @@ fn feed_monitors(srv: &mut Server, c: &ClientState, args: &[&[u8]]) {
             }
         }
     }
-}
-
-/// Quotes bytes the way Redis's sdscatrepr does.
-pub fn repr(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(bytes.len() + 2);
-    s.push('"');
-    for &b in bytes {
-        match b {
-            b'\\' => s.push_str("\\\\"),
-            b'"' => s.push_str("\\\""),
-            b'\n' => s.push_str("\\n"),
-            b'\r' => s.push_str("\\r"),
-            b'\t' => s.push_str("\\t"),
-            7 => s.push_str("\\a"),
-            8 => s.push_str("\\b"),
-            0x20..=0x7e => s.push(b as char),
-            _ => s.push_str(&format!("\\x{b:02x}")),
-        }
-    }
-    s.push('"');
-    s
 }

@@ -31,5 +31,6 @@ pub mod hll;
 pub mod lcs;
 pub mod lzf;
 pub mod num;
+pub mod quote;
 pub mod rand;
 pub mod sha1;
