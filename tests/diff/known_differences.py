@@ -922,6 +922,120 @@ def popped_members(a: Reply, b: Reply, args, probe=None) -> Optional[str]:
     return None
 
 
+# --- ACL ----------------------------------------------------------------------
+
+def _acl_sort_commands(t: bytes) -> bytes:
+    """ACL rule text with each run of single-command rules (+get -hdel
+    +select|0, as opposed to +@category rules) sorted; a ')' closing a
+    selector stays at the end."""
+    out, run = [], []
+
+    def flush(close=b""):
+        run.sort()
+        if close and run:
+            run[-1] += close
+        out.extend(run)
+        run.clear()
+
+    for tok in t.split(b" "):
+        body, close = (tok[:-1], b")") if tok.endswith(b")") else (tok, b"")
+        if body[:1] in (b"+", b"-") and body[1:2] != b"@":
+            run.append(body)
+            if close:
+                flush(close)
+        else:
+            flush()
+            out.append(tok)
+    flush()
+    return b" ".join(out)
+
+
+def _acl_norm(r: Reply) -> Reply:
+    if r.kind in (BULK, SIMPLE) and isinstance(r.value, bytes):
+        return Reply(r.kind, _acl_sort_commands(r.value))
+    if r.kind in AGGREGATES:
+        return Reply(r.kind, tuple(_acl_norm(x) for x in r.value))
+    if r.kind == MAP:
+        return Reply(r.kind, tuple((k, _acl_norm(v)) for k, v in r.value))
+    return r
+
+
+def acl_rules(a: Reply, b: Reply, args) -> Optional[str]:
+    """ACL GETUSER / ACL LIST: exact, except that the single-command rules
+    after the categories may come in any order (Redis emits them in its
+    command dictionary's hash order, which is random per process)."""
+    na, nb = _acl_norm(a), _acl_norm(b)
+    return None if na == nb else (first_difference(na, nb) or "replies differ")
+
+
+def acl_cat(a: Reply, b: Reply, args, probe=None) -> Optional[str]:
+    """ACL CAT <category>: the names as a set (Redis lists them in hash
+    order), restricted to the commands shoal has (NOT_YET): a command shoal
+    has must be in exactly the same categories as in Redis."""
+    if a.kind != ARRAY or b.kind != ARRAY or len(args) < 3:
+        return exact(a, b, args)
+    names_a = {x.value for x in a.value}
+    names_b = {x.value for x in b.value if x.value.decode() not in EXTENSIONS}
+    ra, rb = _probe_both(probe, [b"COMMAND", b"LIST"])
+    if rb is not None and rb.kind == ARRAY:
+        ours = {x.value for x in rb.value}  # shoal's commands and subcommands
+        names_a = {n for n in names_a if n in ours}
+    missing = sorted(names_a - names_b)
+    extra = sorted(names_b - names_a)
+    if missing or extra:
+        return (f"category members differ: missing {_short([m.decode() for m in missing])}, "
+                f"unexpected {_short([e.decode() for e in extra])}")
+    return None
+
+
+def _acl_log_entry(x: Reply, y: Reply, i: int) -> Optional[str]:
+    px, py = _pairs(x), _pairs(y)
+    if px is None or py is None:
+        return exact(x, y, [])
+    if [k for k, _ in px] != [k for k, _ in py]:
+        return f"entry {i}: fields {[k.text() for k, _ in py]}, expected {[k.text() for k, _ in px]}"
+    for (k, vx), (_, vy) in zip(px, py):
+        if k.value == b"age-seconds":
+            if vx.kind != vy.kind:
+                return f"entry {i}: age-seconds type {vy.kind}, expected {vx.kind}"
+            try:
+                if abs(float(vx.value) - float(vy.value)) > 5:
+                    return f"entry {i}: age-seconds {vy.value!r} far from {vx.value!r}"
+            except ValueError:
+                return f"entry {i}: age-seconds not a number: {vy.value!r}"
+        elif k.value == b"client-info":
+            d = client_list(vx, vy, [])
+            if d:
+                return f"entry {i}: client-info: {d}"
+        elif vx != vy:
+            return f"entry {i}: {k.text()} {vy!r}, expected {vx!r}"
+    return None
+
+
+def acl_log(a: Reply, b: Reply, args) -> Optional[str]:
+    """ACL LOG: entries exact except age-seconds (timing; within 5 s) and the
+    client-info line (compared like CLIENT INFO: ids, addresses and buffer
+    sizes differ)."""
+    if a.kind != ARRAY or b.kind != ARRAY:
+        return exact(a, b, args)
+    if len(a.value) != len(b.value):
+        return f"{len(b.value)} entries, expected {len(a.value)}"
+    for i, (x, y) in enumerate(zip(a.value, b.value)):
+        d = _acl_log_entry(x, y, i)
+        if d:
+            return d
+    return None
+
+
+def acl_genpass(a: Reply, b: Reply, args) -> Optional[str]:
+    """ACL GENPASS: random; the same length of lowercase hex."""
+    if a.kind != BULK or b.kind != BULK:
+        return exact(a, b, args)
+    if len(a.value) != len(b.value) or not re.fullmatch(rb"[0-9a-f]*", b.value):
+        return f"{b.value!r} is not {len(a.value)} lowercase hex digits"
+    return None
+
+
 COMPARATORS: dict[str, Comparator] = {
     "exact": exact,
     "type": same_type,
@@ -948,10 +1062,14 @@ COMPARATORS: dict[str, Comparator] = {
     "random-members": random_members,
     "random-fields": random_fields,
     "popped-members": popped_members,
+    "acl-rules": acl_rules,
+    "acl-cat": acl_cat,
+    "acl-log": acl_log,
+    "acl-genpass": acl_genpass,
 }
 
 # Comparators that take the probe argument (see harness.py).
-_PROBING = {"ordered-if-compact", "scan-key", "set-union-diff", "random-members",
+_PROBING = {"acl-cat", "ordered-if-compact", "scan-key", "set-union-diff", "random-members",
             "random-fields", "popped-members"}
 
 # Comparators that may accept an error reply on one side (they check that
@@ -997,6 +1115,7 @@ RULES: list[Rule] = [
     Rule(("COMMAND", "HELP"), "help-subset", NOT_YET),
     Rule(("CLIENT", "HELP"), "help-subset", NOT_YET),
     Rule(("LATENCY", "HELP"), "help-subset", NOT_YET),
+    Rule(("DEBUG", "HELP"), "help-subset", NOT_YET),
     Rule(("CONFIG", "GET"), "config-get",
          "CONFIG GET returns pairs in config-dict order (undefined); values of "
          "per-instance parameters (paths, ports) differ by construction"),
@@ -1097,6 +1216,22 @@ RULES: list[Rule] = [
     Rule(("HRANDFIELD",), "random-fields",
          "random picks: count, nesting, distinctness (positive count), that the "
          "fields exist and, with WITHVALUES, their values (probed) are checked"),
+
+    # --- ACL ------------------------------------------------------------------
+    Rule(("ACL", "GETUSER"), "acl-rules",
+         "single-command rules come in Redis's command-dictionary hash order, "
+         "random per process; shoal uses its command table's order"),
+    Rule(("ACL", "LIST"), "acl-rules",
+         "single-command rules come in Redis's command-dictionary hash order, "
+         "random per process; shoal uses its command table's order"),
+    Rule(("ACL", "CAT"), "acl-cat",
+         "ACL CAT <category> lists commands in hash order (random per process); "
+         "Redis's commands that shoal lacks are left out (NOT_YET)"),
+    Rule(("ACL", "LOG"), "acl-log",
+         "age-seconds depends on timing; client-info holds ids, addresses and "
+         "buffer sizes that differ between processes"),
+    Rule(("ACL", "GENPASS"), "acl-genpass", "random passwords"),
+    Rule(("ACL", "HELP"), "exact", "overrides nothing: exact"),
 
     # --- deliberate extensions beyond Redis 7.0.15 -----------------------------
     Rule(("CLIENT", "SETINFO"), "shoal-only",

@@ -337,9 +337,9 @@ macro_rules! directives {
 
 directives! {
     fields {
-        acl_pubsub_default: AclPubsubDefault = "acl-pubsub-default", Kind::Enum(AclPubsubDefault::NAMES), "resetchannels", M;
-        aclfile: String = "aclfile", STR, "", I;
-        acllog_max_len: u64 = "acllog-max-len", int(0, LLONG_MAX), "128", M;
+        acl_pubsub_default: AclPubsubDefault = "acl-pubsub-default", Kind::Enum(AclPubsubDefault::NAMES), "resetchannels", M | Y;
+        aclfile: String = "aclfile", STR, "", I | Y;
+        acllog_max_len: u64 = "acllog-max-len", int(0, LLONG_MAX), "128", M | Y;
         active_defrag_cycle_max: u32 = "active-defrag-cycle-max", int(1, 99), "25", M;
         active_defrag_cycle_min: u32 = "active-defrag-cycle-min", int(1, 99), "1", M;
         active_defrag_ignore_bytes: u64 = "active-defrag-ignore-bytes", mem(1, MEM_LLONG), "104857600", M;
@@ -351,22 +351,22 @@ directives! {
         activedefrag: bool = "activedefrag", Kind::Bool, "no", M;
         activerehashing: bool = "activerehashing", Kind::Bool, "yes", M;
         always_show_logo: bool = "always-show-logo", Kind::Bool, "no", I;
-        aof_disable_auto_gc: bool = "aof-disable-auto-gc", Kind::Bool, "no", M;
-        aof_load_truncated: bool = "aof-load-truncated", Kind::Bool, "yes", M;
+        aof_disable_auto_gc: bool = "aof-disable-auto-gc", Kind::Bool, "no", M | Y;
+        aof_load_truncated: bool = "aof-load-truncated", Kind::Bool, "yes", M | Y;
         aof_rewrite_incremental_fsync: bool = "aof-rewrite-incremental-fsync", Kind::Bool, "yes", M;
         aof_timestamp_enabled: bool = "aof-timestamp-enabled", Kind::Bool, "no", M;
-        aof_use_rdb_preamble: bool = "aof-use-rdb-preamble", Kind::Bool, "yes", M;
+        aof_use_rdb_preamble: bool = "aof-use-rdb-preamble", Kind::Bool, "yes", M | Y;
         aof_rewrite_cpulist: String = "aof_rewrite_cpulist", NSTR, "", I;
-        /// `appenddirname` (not implemented yet).
-        appenddirname: String = "appenddirname", checked(check_appenddirname), "appendonlydir", I;
-        /// `appendfilename` (not implemented yet).
-        appendfilename: String = "appendfilename", checked(check_appendfilename), "appendonly.aof", I;
-        /// `appendfsync` (not implemented yet).
-        appendfsync: AppendFsync = "appendfsync", Kind::Enum(AppendFsync::NAMES), "everysec", M;
-        /// `appendonly` (not implemented yet).
-        appendonly: bool = "appendonly", Kind::Bool, "no", M;
-        auto_aof_rewrite_min_size: u64 = "auto-aof-rewrite-min-size", mem(0, MEM_LLONG), "67108864", M;
-        auto_aof_rewrite_percentage: u32 = "auto-aof-rewrite-percentage", int(0, INT_MAX), "100", M;
+        /// `appenddirname`: the AOF directory inside `dir`.
+        appenddirname: String = "appenddirname", checked(check_appenddirname), "appendonlydir", I | Y;
+        /// `appendfilename`: base name of the AOF files and manifest.
+        appendfilename: String = "appendfilename", checked(check_appendfilename), "appendonly.aof", I | Y;
+        /// `appendfsync`.
+        appendfsync: AppendFsync = "appendfsync", Kind::Enum(AppendFsync::NAMES), "everysec", M | Y;
+        /// `appendonly`.
+        appendonly: bool = "appendonly", Kind::Bool, "no", M | Y;
+        auto_aof_rewrite_min_size: u64 = "auto-aof-rewrite-min-size", mem(0, MEM_LLONG), "67108864", M | Y;
+        auto_aof_rewrite_percentage: u32 = "auto-aof-rewrite-percentage", int(0, INT_MAX), "100", M | Y;
         bgsave_cpulist: String = "bgsave_cpulist", NSTR, "", I;
         /// `bind`: addresses to listen on; a leading `-` marks one that may be
         /// unavailable. Default `* -::*`. Empty: listen on no TCP address.
@@ -456,10 +456,8 @@ directives! {
         logfile: String = "logfile", STR, "", I | Y;
         /// `loglevel`.
         loglevel: LogLevel = "loglevel", Kind::Enum(LogLevel::NAMES), "notice", M | Y;
-        /// `masterauth` (not implemented yet).
-        masterauth: String = "masterauth", NSTR, "", M;
-        /// `masteruser` (not implemented yet).
-        masteruser: String = "masteruser", NSTR, "", M;
+        masterauth: String = "masterauth", NSTR, "", M | Y;
+        masteruser: String = "masteruser", NSTR, "", M | Y;
         /// `maxclients`.
         maxclients: u32 = "maxclients", int(1, UINT_MAX), "10000", M | Y;
         /// `maxmemory`, bytes; 0 means no limit.
@@ -470,9 +468,9 @@ directives! {
         maxmemory_policy: MaxmemoryPolicy = "maxmemory-policy", Kind::Enum(MaxmemoryPolicy::NAMES), "noeviction", M | Y;
         /// `maxmemory-samples`.
         maxmemory_samples: u32 = "maxmemory-samples", int(1, INT_MAX), "5", M | Y;
-        min_replicas_max_lag: u32 = "min-replicas-max-lag" ["min-slaves-max-lag"], int(0, INT_MAX), "10", M;
-        min_replicas_to_write: u32 = "min-replicas-to-write" ["min-slaves-to-write"], int(0, INT_MAX), "0", M;
-        no_appendfsync_on_rewrite: bool = "no-appendfsync-on-rewrite", Kind::Bool, "no", M;
+        min_replicas_max_lag: u32 = "min-replicas-max-lag" ["min-slaves-max-lag"], int(0, INT_MAX), "10", M | Y;
+        min_replicas_to_write: u32 = "min-replicas-to-write" ["min-slaves-to-write"], int(0, INT_MAX), "0", M | Y;
+        no_appendfsync_on_rewrite: bool = "no-appendfsync-on-rewrite", Kind::Bool, "no", M | Y;
         /// `notify-keyspace-events`.
         notify_keyspace_events: KeyspaceEvents = "notify-keyspace-events", Kind::KeyspaceEvents, "", M | Y;
         oom_score_adj: OomScoreAdj = "oom-score-adj", Kind::Enum(OomScoreAdj::NAMES), "no", M;
@@ -493,26 +491,26 @@ directives! {
         rdb_save_incremental_fsync: bool = "rdb-save-incremental-fsync", Kind::Bool, "yes", M;
         rdbchecksum: bool = "rdbchecksum", Kind::Bool, "yes", I | Y;
         rdbcompression: bool = "rdbcompression", Kind::Bool, "yes", M | Y;
-        repl_backlog_size: u64 = "repl-backlog-size", mem(1, MEM_LLONG), "1048576", M;
-        repl_backlog_ttl: u64 = "repl-backlog-ttl", int(0, LLONG_MAX), "3600", M;
+        repl_backlog_size: u64 = "repl-backlog-size", mem(1, MEM_LLONG), "1048576", M | Y;
+        repl_backlog_ttl: u64 = "repl-backlog-ttl", int(0, LLONG_MAX), "3600", M | Y;
         repl_disable_tcp_nodelay: bool = "repl-disable-tcp-nodelay", Kind::Bool, "no", M;
         repl_diskless_load: ReplDisklessLoad = "repl-diskless-load", Kind::Enum(ReplDisklessLoad::NAMES), "disabled", M;
         repl_diskless_sync: bool = "repl-diskless-sync", Kind::Bool, "yes", M;
         repl_diskless_sync_delay: u32 = "repl-diskless-sync-delay", int(0, INT_MAX), "5", M;
         repl_diskless_sync_max_replicas: u32 = "repl-diskless-sync-max-replicas", int(0, INT_MAX), "0", M;
-        repl_ping_replica_period: u32 = "repl-ping-replica-period" ["repl-ping-slave-period"], int(1, INT_MAX), "10", M;
-        repl_timeout: u32 = "repl-timeout", int(1, INT_MAX), "60", M;
+        repl_ping_replica_period: u32 = "repl-ping-replica-period" ["repl-ping-slave-period"], int(1, INT_MAX), "10", M | Y;
+        repl_timeout: u32 = "repl-timeout", int(1, INT_MAX), "60", M | Y;
         replica_announce_ip: String = "replica-announce-ip" ["slave-announce-ip"], NSTR, "", M;
-        replica_announce_port: u16 = "replica-announce-port" ["slave-announce-port"], int(0, 65535), "0", M;
-        replica_announced: bool = "replica-announced", Kind::Bool, "yes", M;
+        replica_announce_port: u16 = "replica-announce-port" ["slave-announce-port"], int(0, 65535), "0", M | Y;
+        replica_announced: bool = "replica-announced", Kind::Bool, "yes", M | Y;
         replica_ignore_disk_write_errors: bool = "replica-ignore-disk-write-errors", Kind::Bool, "no", M;
         replica_ignore_maxmemory: bool = "replica-ignore-maxmemory" ["slave-ignore-maxmemory"], Kind::Bool, "yes", M;
         replica_lazy_flush: bool = "replica-lazy-flush" ["slave-lazy-flush"], Kind::Bool, "no", M;
-        replica_priority: u32 = "replica-priority" ["slave-priority"], int(0, INT_MAX), "100", M;
-        replica_read_only: bool = "replica-read-only" ["slave-read-only"], Kind::Bool, "yes", M;
-        replica_serve_stale_data: bool = "replica-serve-stale-data" ["slave-serve-stale-data"], Kind::Bool, "yes", M;
-        /// `replicaof` (alias `slaveof`; not implemented yet).
-        replicaof: Option<ReplicaOf> = "replicaof" ["slaveof"], Kind::ReplicaOf, "no one", I;
+        replica_priority: u32 = "replica-priority" ["slave-priority"], int(0, INT_MAX), "100", M | Y;
+        replica_read_only: bool = "replica-read-only" ["slave-read-only"], Kind::Bool, "yes", M | Y;
+        replica_serve_stale_data: bool = "replica-serve-stale-data" ["slave-serve-stale-data"], Kind::Bool, "yes", M | Y;
+        /// `replicaof` (alias `slaveof`).
+        replicaof: Option<ReplicaOf> = "replicaof" ["slaveof"], Kind::ReplicaOf, "no one", I | Y;
         /// `requirepass`: empty means no password.
         requirepass: String = "requirepass", NSTR, "", M | Y;
         sanitize_dump_payload: SanitizeDumpPayload = "sanitize-dump-payload", Kind::Enum(SanitizeDumpPayload::NAMES), "no", M;
@@ -583,8 +581,8 @@ directives! {
 
         /// `rename-command` lines, in order (file only; not implemented yet).
         rename_command: Vec<RenameCommand> = "rename-command", Kind::RenameCommand, "", F;
-        /// `user` lines, each as its arguments (file only; not implemented yet).
-        user: Vec<Vec<String>> = "user", Kind::User, "", F;
+        /// `user` lines, each as its arguments (file only): ACL users made at start-up.
+        user: Vec<Vec<String>> = "user", Kind::User, "", F | Y;
         /// `loadmodule` lines, each as its arguments (file only; modules are not supported).
         loadmodule: Vec<Vec<String>> = "loadmodule", Kind::LoadModule, "", F;
     }

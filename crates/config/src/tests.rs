@@ -173,12 +173,13 @@ fn implemented_flags() {
         "client-output-buffer-limit",
         "include",
         "lua-time-limit",
+        "appendonly",
+        "appendfsync",
     ] {
         assert!(Config::is_implemented(n), "{n}");
     }
     for n in [
-        "appendonly",
-        "appendfsync",
+        "aof-timestamp-enabled",
         "replicaof",
         "slaveof",
         "masterauth",
@@ -883,10 +884,10 @@ fn set_protected_dir() {
 
 #[test]
 fn unsupported_in_use_lists_set_unimplemented() {
-    let cfg = text("port 7000\nappendonly yes\nappendfsync everysec\ncluster-enabled yes\nsave \"\"\nrename-command FLUSHALL \"\"\nlist-max-ziplist-entries 5\nmaxmemory 1mb\n");
+    let cfg = text("port 7000\nappendonly yes\naof-timestamp-enabled yes\nappendfsync everysec\ncluster-enabled yes\nsave \"\"\nrename-command FLUSHALL \"\"\nlist-max-ziplist-entries 5\nmaxmemory 1mb\n");
     assert_eq!(
         cfg.unsupported_in_use(),
-        ["appendonly", "cluster-enabled", "rename-command"]
+        ["aof-timestamp-enabled", "cluster-enabled", "rename-command"]
     );
     assert!(Config::default().unsupported_in_use().is_empty());
     assert_eq!(text("slaveof 127.0.0.1 6379\n").unsupported_in_use(), ["replicaof"]);

@@ -7,6 +7,8 @@
 //! - [`dump`]: DUMP payloads (object + 2-byte RDB version + CRC64) and their checks.
 //! - [`rdb`]: whole RDB files: header, AUX fields, SELECTDB/RESIZEDB, expiry and
 //!   LRU/LFU opcodes, EOF and checksum.
+//! - [`aof`]: Redis 7's multi-part AOF manifest and the RESP command log of
+//!   its INCR (and AOF-format BASE) files.
 //!
 //! This crate does no I/O of its own beyond the `Write` it is handed and knows
 //! nothing of clients or the protocol; the server decides when and where to save.
@@ -14,6 +16,7 @@
 //! Redis 7.0.15 (its DUMP output, `redis-check-rdb`, and loading each other's
 //! files).
 
+pub mod aof;
 pub mod dump;
 pub mod listpack;
 pub mod object;

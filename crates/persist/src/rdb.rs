@@ -159,6 +159,9 @@ pub struct LoadInfo {
     pub empty_keys_skipped: u64,
     /// Function libraries (FUNCTION LOAD code) present in the file, not loaded.
     pub functions_skipped: u64,
+    /// Bytes the RDB took, up to and including the checksum (an AOF base may
+    /// continue with commands after them).
+    pub consumed: usize,
 }
 
 /// Parses a whole RDB file, handing every key to `on_key`.
@@ -261,6 +264,7 @@ pub fn load(
             return bad("Wrong RDB checksum. Aborting now.");
         }
     }
+    info.consumed = r.pos;
     Ok(info)
 }
 

@@ -22,8 +22,9 @@ pub struct Blocking {
 }
 
 impl Blocking {
+    /// No client is parked (on keys, or with only a deadline, like WAIT).
     pub fn is_empty(&self) -> bool {
-        self.waiting.is_empty()
+        self.clients == 0
     }
 
     /// Number of distinct keys clients wait on (INFO `blocked_keys`... and tests).

@@ -63,6 +63,15 @@ pub struct ClientState {
     pub channels: Vec<Vec<u8>>,
     pub patterns: Vec<Vec<u8>>,
     pub shard_channels: Vec<Vec<u8>>,
+    /// The effects the running command declared instead of its own arguments
+    /// (Some(empty): it changed nothing). See [`crate::propagate`].
+    pub effects: Option<Vec<Vec<Vec<u8>>>>,
+    /// This connection is a replica of ours (after SYNC/PSYNC).
+    pub replica: bool,
+    /// The port a replica said it listens on (REPLCONF listening-port).
+    pub replica_listening_port: u16,
+    /// This connection is our master's stream.
+    pub master: bool,
 }
 
 /// What a blocking command asks for when it cannot be served now.
@@ -115,6 +124,10 @@ impl ClientState {
             channels: Vec::new(),
             patterns: Vec::new(),
             shard_channels: Vec::new(),
+            effects: None,
+            replica: false,
+            replica_listening_port: 0,
+            master: false,
         }
     }
 

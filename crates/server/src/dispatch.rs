@@ -146,6 +146,46 @@ fn run(srv: &mut Server, c: &mut ClientState, args: &[&[u8]]) {
         refuse(c);
         return;
     }
+    // ACL: one string comparison for the default user while it may run anything
+    // (our master's stream is not checked, as in Redis).
+    if !srv.acl.unrestricted(&c.user) && !c.master && !crate::commands::acl::check_command(srv, c, spec, args) {
+        if !c.in_exec {
+            reject(srv, spec);
+            refuse(c);
+        }
+        return;
+    }
+    if srv.repl.master.is_some() && !c.master {
+        if srv.config.replica_read_only && spec.has(flag::WRITE) {
+            c.out.error("READONLY You can't write against a read only replica.");
+            reject(srv, spec);
+            refuse(c);
+            return;
+        }
+        let link_up = srv
+            .repl
+            .master
+            .as_ref()
+            .is_some_and(|l| l.state == crate::replication::LinkState::Connected);
+        if !link_up && !srv.config.replica_serve_stale_data && !spec.has(flag::STALE) {
+            c.out
+                .error("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.");
+            reject(srv, spec);
+            refuse(c);
+            return;
+        }
+    }
+    if srv.repl.master.is_none()
+        && srv.config.min_replicas_to_write > 0
+        && srv.config.min_replicas_max_lag > 0
+        && spec.has(flag::WRITE)
+        && crate::replication::good_replicas(srv) < srv.config.min_replicas_to_write as usize
+    {
+        c.out.error("NOREPLICAS Not enough good replicas to write.");
+        reject(srv, spec);
+        refuse(c);
+        return;
+    }
     if !c.out.is_resp3() && c.subscribed() && !allowed_when_subscribed(spec) {
         c.out.error(&format!(
             "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
@@ -180,8 +220,12 @@ fn run(srv: &mut Server, c: &mut ClientState, args: &[&[u8]]) {
     c.last_cmd = spec.name;
     let errors_before = c.out.has_errors();
     let started = clock::now();
+    c.effects = None;
+    srv.propagator.enter();
     handler(&mut Ctx { srv, client: c }, args);
+    srv.propagator.leave();
     let micros = clock::micros_since(started);
+    record_effects(srv, spec, c, args);
     // Like Redis 7, MONITOR sees a command after it ran (SELECT shows its new db).
     if !srv.monitors.is_empty() && !spec.has(flag::ADMIN | flag::SKIP_MONITOR) {
         feed_monitors(srv, c, args);
@@ -219,6 +263,37 @@ fn run(srv: &mut Server, c: &mut ClientState, args: &[&[u8]]) {
     };
     srv.latency
         .record(event, micros / 1000, srv.config.latency_monitor_threshold);
+}
+
+/// Adds what a command changed to the effects stream: the effects its handler
+/// declared, or else its own arguments when it is a write that succeeded.
+/// Commands that run other commands (EXEC, scripts) propagate those instead.
+fn record_effects(srv: &mut Server, spec: &CommandSpec, c: &mut ClientState, args: &[&[u8]]) {
+    use crate::propagate::{propagate, Target};
+    if crate::propagate::active(srv) && c.block_request.is_none() && !c.out.has_errors() {
+        match c.effects.take() {
+            Some(effects) => {
+                // Collected, not emitted one by one: more than one effect of a
+                // command is wrapped in MULTI/EXEC by the flush below.
+                srv.propagator.enter();
+                for argv in effects {
+                    propagate(srv, c.db, argv, Target::All);
+                }
+                srv.propagator.leave();
+            }
+            None if spec.has(flag::WRITE) => {
+                propagate(srv, c.db, args.iter().map(|a| a.to_vec()).collect(), Target::All);
+            }
+            None if matches!(spec.name, "publish" | "spublish") => {
+                propagate(srv, c.db, args.iter().map(|a| a.to_vec()).collect(), Target::ReplicasOnly);
+            }
+            None => {}
+        }
+    }
+    c.effects = None;
+    if srv.propagator.at_top() {
+        crate::propagate::flush(srv);
+    }
 }
 
 /// Tells parked clients and WATCHers which keys a write command touched.

@@ -1,6 +1,7 @@
 //! shoal-server: a Redis 7 compatible node.
 //!
 //! Layout:
+//! - [`acl`]: ACL users, their rules and the permission check.
 //! - [`server`]: the engine state ([`server::Server`]) that one thread owns.
 //! - [`net`]: the event loop (accept, read, run, write) and the periodic cron.
 //! - [`client`]: a connection's buffers and session state.
@@ -15,7 +16,12 @@
 //! - [`clock`]: a cheap monotonic clock for timing commands.
 //! - [`snapshot`]: BGSAVE without fork (incremental copy-before-write snapshots).
 //! - [`startup`]: from argv to a running server (config, daemonize, pidfile).
+//! - [`propagate`]: the effects stream of executed commands, for the AOF and replicas.
+//! - [`aof`]: the append-only file.
+//! - [`replication`]: replication IDs, offsets, the backlog and the replica stream.
 
+pub mod aof;
+pub mod acl;
 pub mod blocking;
 pub mod client;
 pub mod clock;
@@ -24,7 +30,9 @@ pub mod dispatch;
 pub mod evict;
 pub mod log;
 pub mod net;
+pub mod propagate;
 pub mod pubsub;
+pub mod replication;
 pub mod server;
 pub mod snapshot;
 pub mod startup;

@@ -70,6 +70,11 @@ pub fn configure(level: Level, file: &str, syslog: Option<(&str, libc::c_int)>) 
     }
 }
 
+/// The role letter of log lines: `M` master, `S` replica (as Redis prints).
+pub fn set_role(role: char) {
+    SINK.lock().unwrap().role = role;
+}
+
 pub fn set_level(level: Level) {
     SINK.lock().unwrap().level = level;
 }

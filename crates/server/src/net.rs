@@ -46,6 +46,7 @@ pub struct EventLoop {
     paused: Vec<usize>,
     last_cron: Instant,
     last_sample_ms: i64,
+    last_repl_cron_ms: i64,
 }
 
 fn set_keepalive(stream: &TcpStream, seconds: i64) {
@@ -224,6 +225,7 @@ impl EventLoop {
             paused: Vec::new(),
             last_cron: Instant::now(),
             last_sample_ms: 0,
+            last_repl_cron_ms: 0,
         })
     }
 
@@ -265,6 +267,12 @@ impl EventLoop {
             if srv.snapshot.is_some() {
                 crate::snapshot::tick(srv);
             }
+            crate::propagate::flush(srv);
+            crate::replication::before_sleep(srv);
+            if let Some(link) = crate::replication::poll_sync(srv) {
+                self.adopt_master(srv, link);
+            }
+            crate::aof::before_sleep(srv);
             self.flush_pending_writes(srv);
             if srv.shutdown_requested {
                 return Ok(());
@@ -375,6 +383,13 @@ impl EventLoop {
 
     /// Writes what can be written and decides whether the client lives on.
     fn finish(&mut self, srv: &mut Server, idx: usize, mut c: Box<Client>) {
+        if !c.state.close_asap && c.state.pending_output() > 0 && crate::aof::holds_replies(srv) {
+            // Replies wait until the AOF holds what they acknowledge
+            // (written, and fsynced with `appendfsync always`): before_sleep.
+            srv.pending_writes.push(idx);
+            srv.clients.put_back(idx, c);
+            return;
+        }
         if !c.state.close_asap && c.state.pending_output() > 0 {
             write_out(srv, &mut c);
             check_output_limits(srv, &mut c);
@@ -399,6 +414,13 @@ impl EventLoop {
 
     fn close(&mut self, srv: &mut Server, idx: usize, mut c: Box<Client>) {
         let _ = self.poll.registry().deregister(&mut c.stream);
+        if c.state.master {
+            crate::replication::master_link_lost(srv, c.state.id, c.state.db);
+        }
+        if c.state.replica {
+            crate::replication::forget_replica(srv, c.state.id);
+        }
+        srv.repl.waits.remove(&c.state.id);
         if c.state.monitor {
             srv.monitors.retain(|&m| m != c.state.id);
         }
@@ -502,9 +524,13 @@ impl EventLoop {
                 srv.clients.put_back(idx, c);
                 continue;
             }
+            let was_wait = c.state.blocked.as_ref().is_some_and(|b| b.args[0].eq_ignore_ascii_case(b"wait"));
             unpark(srv, &mut c.state);
             if with_error {
+                srv.repl.waits.remove(&c.state.id);
                 c.state.out.error("UNBLOCKED client unblocked via CLIENT UNBLOCK");
+            } else if was_wait {
+                crate::commands::replication::wait_released(srv, &mut c.state);
             } else {
                 c.state.out.null_array();
             }
@@ -545,16 +571,68 @@ impl EventLoop {
             srv.stats.input.sample(now, srv.stats.net_input_bytes);
             srv.stats.output.sample(now, srv.stats.net_output_bytes);
         }
-        if srv.active_expire_enabled {
+        // A replica waits for its master's DELs instead of expiring keys.
+        if srv.active_expire_enabled && srv.repl.master.is_none() {
             active_expire_cycle(srv);
         }
+        if now - self.last_repl_cron_ms >= 1000 {
+            self.last_repl_cron_ms = now;
+            crate::replication::cron(srv);
+        }
         crate::snapshot::check_save_points(srv);
+        crate::aof::cron(srv);
         if let Some((_, until)) = srv.pause {
             if now >= until {
                 srv.pause = None;
             }
         }
         self.close_idle_clients(srv, now);
+    }
+
+    /// Turns the connection the replication sync thread set up into the
+    /// master client, whose commands are our master's stream.
+    fn adopt_master(&mut self, srv: &mut Server, link: crate::replication::Adopt) {
+        let _ = link.stream.set_read_timeout(None);
+        if link.stream.set_nonblocking(true).is_err() {
+            return;
+        }
+        let addr = link.stream.peer_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
+        let laddr = link.stream.local_addr().unwrap_or(addr);
+        let stream = TcpStream::from_std(link.stream);
+        let id = srv.next_client_id;
+        srv.next_client_id += 1;
+        let mut state = ClientState::new(id, addr, laddr, unix_ms());
+        state.authenticated = true;
+        state.master = true;
+        let mut query = QueryBuffer::new();
+        query.extend(&link.leftover);
+        let client = Box::new(Client {
+            stream,
+            query,
+            state,
+            write_registered: false,
+        });
+        let idx = srv.clients.insert(client);
+        let c = srv.clients.get_mut(idx).expect("just inserted");
+        if let Err(e) = self
+            .poll
+            .registry()
+            .register(&mut c.stream, Token(idx), Interest::READABLE)
+        {
+            warning!("Registering the master link: {e}");
+            srv.clients.remove(idx);
+            return;
+        }
+        let db = crate::replication::master_connected(srv, id);
+        if let Some(c) = srv.clients.get_mut(idx) {
+            c.state.db = db;
+        }
+        // Stream bytes that arrived with the end of the snapshot.
+        self.pending_reads.push(idx);
+        if let Some(mut c) = srv.clients.take(idx) {
+            process_commands(srv, &mut c, idx, &mut self.paused);
+            self.finish(srv, idx, c);
+        }
     }
 
     fn close_idle_clients(&mut self, srv: &mut Server, now: i64) {
@@ -565,7 +643,12 @@ impl EventLoop {
         let idle: Vec<usize> = srv
             .clients
             .iter()
-            .filter(|(_, c)| !c.state.monitor && now - c.state.last_interaction_ms > timeout_ms)
+            .filter(|(_, c)| {
+                !c.state.monitor
+                    && !c.state.replica
+                    && !c.state.master
+                    && now - c.state.last_interaction_ms > timeout_ms
+            })
             .map(|(i, _)| i)
             .collect();
         for idx in idle {
@@ -595,7 +678,28 @@ pub fn process_commands(srv: &mut Server, c: &mut Client, idx: usize, paused: &m
         {
             break;
         }
-        match c.query.parse_next(&limits) {
+        let before = c.query.pending();
+        let parsed = c.query.parse_next(&limits);
+        if c.state.master {
+            let consumed = (before - c.query.pending()) as i64;
+            match parsed {
+                Ok(true) => {
+                    let args = c.query.args();
+                    crate::replication::apply_master_command(srv, &mut c.state, &args, consumed);
+                    continue;
+                }
+                Ok(false) => {
+                    srv.repl.master_repl_offset += consumed;
+                    break;
+                }
+                Err(e) => {
+                    warning!("Protocol error from master: {}", e.0);
+                    c.state.close_asap = true;
+                    break;
+                }
+            }
+        }
+        match parsed {
             Ok(true) => {
                 let args = c.query.args();
                 if srv.pause.is_some() && blocked_by_pause(srv, &args) {
@@ -694,7 +798,13 @@ fn write_out(srv: &mut Server, c: &mut Client) {
 fn check_output_limits(srv: &mut Server, c: &mut Client) {
     let pending = c.state.pending_output() as u64;
     // MONITOR clients count as `normal`, as in Redis; subscribers as `pubsub`.
-    let class = if c.state.subscribed() {
+    // The master link is never limited (Redis exempts it too).
+    if c.state.master {
+        return;
+    }
+    let class = if c.state.replica {
+        shoal_config::ClientClass::Replica
+    } else if c.state.subscribed() {
         shoal_config::ClientClass::Pubsub
     } else {
         shoal_config::ClientClass::Normal
@@ -728,7 +838,8 @@ fn active_expire_cycle(srv: &mut Server) {
     let budget = Duration::from_micros(250_000 / srv.config.hz.clamp(1, 500) as u64);
     let now = unix_ms();
     let mut removed = Vec::new();
-    for db in srv.keyspace.dbs.iter_mut() {
+    for db_index in 0..srv.keyspace.dbs.len() {
+        let db = &mut srv.keyspace.dbs[db_index];
         while db.volatile_len() > 0 && started.elapsed() < budget {
             let (expired, visited) = db.active_expire_step(now, 64, &mut removed);
             srv.stats.expired_keys += expired as u64;
@@ -736,7 +847,9 @@ fn active_expire_cycle(srv: &mut Server) {
                 break;
             }
         }
+        let lazy = srv.config.lazyfree_lazy_expire;
         for e in removed.drain(..) {
+            crate::propagate::propagate_deletion(srv, db_index, e.key(), lazy);
             if e.value.is_big() {
                 srv.lazyfree.free(e);
             }

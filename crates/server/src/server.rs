@@ -125,6 +125,8 @@ pub enum PauseKind {
 
 pub struct Server {
     pub config: Config,
+    /// ACL users and the ACL log.
+    pub acl: crate::acl::Acl,
     pub keyspace: Keyspace,
     pub lazyfree: LazyFree,
     pub commands: CommandTable,
@@ -169,6 +171,12 @@ pub struct Server {
     pub executable: String,
     /// The LRU clock, seconds, for OBJECT IDLETIME.
     pub lru_clock: u32,
+    pub propagator: crate::propagate::Propagator,
+    /// The append-only file, when `appendonly` is on.
+    pub aof: Option<crate::aof::Aof>,
+    /// AOF manifest, rewrite bookkeeping and figures (also while it is off).
+    pub aof_state: crate::aof::AofState,
+    pub repl: crate::replication::Replication,
 }
 
 impl Server {
@@ -179,11 +187,15 @@ impl Server {
         let run_id: String = (0..40)
             .map(|_| char::from_digit(rng.below(16) as u32, 16).unwrap())
             .collect();
+        let replid: String = (0..40)
+            .map(|_| char::from_digit(rng.below(16) as u32, 16).unwrap())
+            .collect();
         let mut keyspace = Keyspace::new(databases);
         for db in keyspace.dbs.iter_mut() {
             db.lru_clock = (now / 1000) as u32;
         }
         Server {
+            acl: crate::acl::Acl::new(&config),
             config,
             keyspace,
             lazyfree: LazyFree::new(),
@@ -221,11 +233,15 @@ impl Server {
                 .map(|p| p.display().to_string())
                 .unwrap_or_default(),
             lru_clock: (now / 1000) as u32,
+            propagator: Default::default(),
+            aof: None,
+            aof_state: Default::default(),
+            repl: crate::replication::Replication::new(replid),
         }
     }
 
     /// Whether the calling client must authenticate first.
     pub fn auth_required(&self) -> bool {
-        !self.config.requirepass.is_empty()
+        self.acl.auth_required()
     }
 }

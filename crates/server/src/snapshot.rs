@@ -26,7 +26,17 @@ enum Chunk {
     Finish,
 }
 
+/// What a snapshot is for, which decides what happens when it ends.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Purpose {
+    /// BGSAVE, a save point, or a full sync to replicas (they are sent the file).
+    Bgsave,
+    /// The base file of an AOF rewrite.
+    AofRewrite,
+}
+
 pub struct Snapshot {
+    pub purpose: Purpose,
     db: usize,
     slot: usize,
     saved_ahead: HashSet<(usize, Vec<u8>)>,
@@ -45,7 +55,7 @@ pub struct Snapshot {
 
 impl Snapshot {
     /// Starts a background save to `path` (through a temp file).
-    pub fn start(srv: &Server, path: &str) -> Result<Snapshot, String> {
+    pub fn start(srv: &Server, path: &str, purpose: Purpose) -> Result<Snapshot, String> {
         let tmp = format!("temp-bg-{}.rdb", std::process::id());
         let file = std::fs::File::create(&tmp).map_err(|e| format!("Failed opening the temp RDB file {tmp}: {e}"))?;
         let (tx, rx) = channel::<Chunk>();
@@ -66,7 +76,7 @@ impl Snapshot {
             ("redis-bits", b"64".to_vec()),
             ("ctime", ctime.into_bytes()),
             ("used-mem", srv.memory.used().to_string().into_bytes()),
-            ("aof-base", b"0".to_vec()),
+            ("aof-base", if purpose == Purpose::AofRewrite { b"1" } else { b"0" }.to_vec()),
         ];
         write_header(&mut buf, &aux);
         let access = if crate::evict::is_lfu(srv.config.maxmemory_policy) {
@@ -75,6 +85,7 @@ impl Snapshot {
             Access::Lru(srv.lru_clock)
         };
         Ok(Snapshot {
+            purpose,
             db: 0,
             slot: 0,
             saved_ahead: HashSet::new(),
@@ -228,9 +239,22 @@ pub fn tick(srv: &mut Server) {
     if !snap.walk_finished && snap.step(srv, Duration::from_millis(1)) {
         snap.finish();
     }
-    match snap.poll_done() {
-        None => srv.snapshot = Some(snap),
-        Some(Ok(_)) => {
+    let result = match snap.poll_done() {
+        None => {
+            srv.snapshot = Some(snap);
+            return;
+        }
+        Some(r) => r,
+    };
+    match snap.purpose {
+        Purpose::Bgsave => bgsave_done(srv, &snap, &result),
+        Purpose::AofRewrite => crate::aof::rewrite_done(srv, &snap, result),
+    }
+}
+
+fn bgsave_done(srv: &mut Server, snap: &Snapshot, result: &Result<u64, String>) {
+    match result {
+        Ok(_) => {
             notice!(
                 "Background saving terminated with success ({} keys, {} ms)",
                 snap.keys,
@@ -242,12 +266,13 @@ pub fn tick(srv: &mut Server) {
             srv.rdb_saves += 1;
             srv.last_bgsave_secs = snap.started.elapsed().as_secs() as i64;
         }
-        Some(Err(e)) => {
+        Err(e) => {
             warning!("Background saving error: {e}");
             srv.last_bgsave_ok = false;
             srv.last_bgsave_secs = snap.started.elapsed().as_secs() as i64;
         }
     }
+    crate::replication::bgsave_done(srv, result.is_ok());
 }
 
 /// Before a write command: keep the snapshot's point in time.
@@ -270,7 +295,7 @@ pub fn before_write(srv: &mut Server, db: usize, keys: Option<&[&[u8]]>) {
 /// Starts a background save to `dbfilename`, recording what it covers.
 pub fn start_bgsave(srv: &mut Server) -> Result<(), String> {
     let path = srv.config.dbfilename.clone();
-    let snap = Snapshot::start(srv, &path)?;
+    let snap = Snapshot::start(srv, &path, Purpose::Bgsave)?;
     srv.dirty_at_bgsave = srv.dirty;
     srv.last_bgsave_try = crate::server::unix_ms() / 1000;
     srv.snapshot = Some(snap);

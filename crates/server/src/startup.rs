@@ -126,17 +126,25 @@ pub fn run(args: &[String]) -> i32 {
         Ok(l) => l,
         Err(_) => return 1,
     };
+    if let Err(e) = crate::commands::acl::load_at_startup(&mut srv) {
+        warning!("Aborting Redis startup because of ACL errors: {e}");
+        return 1;
+    }
     crate::commands::server::record_startup_memory();
     notice!("Server initialized");
-    if !crate::commands::persistence::load_at_startup(&mut srv) {
+    if !crate::aof::load_at_startup(&mut srv) {
         return 1;
     }
     log_ready();
+    if let Some(m) = srv.config.replicaof.clone() {
+        crate::replication::set_master(&mut srv, m.host, m.port);
+    }
     let result = event_loop.run(&mut srv);
     if let Err(e) = &result {
         warning!("Event loop failed: {e}");
     }
     notice!("User requested shutdown...");
+    crate::aof::shutdown(&mut srv);
     if let Some(p) = &pidfile {
         notice!("Removing the pid file.");
         let _ = std::fs::remove_file(p);

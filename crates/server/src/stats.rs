@@ -129,6 +129,9 @@ impl InstantMetric {
 #[derive(Default)]
 pub struct Stats {
     pub connections_received: u64,
+    pub sync_full: u64,
+    pub sync_partial_ok: u64,
+    pub sync_partial_err: u64,
     pub commands_processed: u64,
     pub rejected_connections: u64,
     pub net_input_bytes: u64,

@@ -559,6 +559,13 @@ impl StreamLog {
         out
     }
 
+    /// The ID of the first entry stored, deleted or not (Redis's first edge ID
+    /// with tombstones: what an approximate MINID trim propagates as).
+    pub fn first_stored_id(&self) -> Option<StreamId> {
+        let (&m, n) = self.nodes.first_key_value()?;
+        n.entries(m).first().map(|e| e.id)
+    }
+
     /// The ID of the last live entry.
     pub fn last_live_id(&self) -> Option<StreamId> {
         let (&m, n) = self.nodes.last_key_value()?;

@@ -17,6 +17,7 @@
 //! | [`lcs`] | the LCS command's dynamic programming and match order |
 //! | [`rand`] | a small seeded PRNG for sampling |
 //! | [`sha1`] | SHA-1 for script digests |
+//! | [`sha256`] | SHA-256 for ACL password hashes |
 //!
 //! The only C in the crate is `csrc/longdouble.c` (built by `build.rs`): Redis
 //! does INCRBYFLOAT in 80-bit `long double` and parses doubles with `strtod`,
@@ -34,3 +35,4 @@ pub mod num;
 pub mod quote;
 pub mod rand;
 pub mod sha1;
+pub mod sha256;

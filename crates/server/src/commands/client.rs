@@ -42,6 +42,12 @@ impl<'a> Conn<'a> {
 /// The flags letters of CLIENT LIST.
 fn flags(st: &ClientState) -> String {
     let mut f = String::new();
+    if st.replica {
+        f.push('S');
+    }
+    if st.master {
+        f.push('M');
+    }
     if st.monitor {
         f.push('O');
     }
@@ -216,10 +222,17 @@ impl ClientType {
         }
     }
 
-    /// The type of a client. No replication or pub/sub yet: every client
-    /// (MONITOR included, as in Redis) is a normal one.
-    fn of(_st: &ClientState) -> ClientType {
-        ClientType::Normal
+    /// The type of a client, as Redis decides it (MONITOR clients are normal).
+    fn of(st: &ClientState) -> ClientType {
+        if st.master {
+            ClientType::Master
+        } else if st.replica {
+            ClientType::Replica
+        } else if st.subscribed() {
+            ClientType::Pubsub
+        } else {
+            ClientType::Normal
+        }
     }
 }
 
@@ -277,6 +290,14 @@ pub fn list(ctx: &mut Ctx, args: &[&[u8]]) {
         }
     }
     ctx.out().verbatim("txt", text.as_bytes());
+}
+
+/// The calling client's CLIENT INFO line without its newline (ACL LOG's
+/// `client-info`).
+pub fn info_line(srv: &Server, me: &ClientState) -> String {
+    let mut line = client_line(&me_conn(srv, me, &[]), unix_ms());
+    line.pop();
+    line
 }
 
 pub fn info(ctx: &mut Ctx, args: &[&[u8]]) {

@@ -49,10 +49,14 @@ pub fn reset(ctx: &mut Ctx, _args: &[&[u8]]) {
     ctx.out().simple("RESET");
 }
 
-/// Checks a username/password pair against the configuration. Until ACL users
-/// exist the only user is `default`, guarded by `requirepass`.
-fn check_credentials(ctx: &Ctx, user: &[u8], pass: &[u8]) -> bool {
-    user == b"default" && (!ctx.srv.auth_required() || pass == ctx.srv.config.requirepass.as_bytes())
+/// Checks a username/password pair against the ACL users; a failure is
+/// logged in the ACL log (object: the command as typed).
+fn check_credentials(ctx: &mut Ctx, command: &[u8], user: &[u8], pass: &[u8]) -> bool {
+    if ctx.srv.acl.authenticate(user, pass) {
+        return true;
+    }
+    super::acl::log_auth_failure(ctx.srv, ctx.client, command, user);
+    false
 }
 
 pub fn auth(ctx: &mut Ctx, args: &[&[u8]]) {
@@ -65,11 +69,16 @@ pub fn auth(ctx: &mut Ctx, args: &[&[u8]]) {
     } else {
         (args[1], args[2])
     };
-    if args.len() == 2 && !ctx.srv.auth_required() {
+    let default_nopass = ctx
+        .srv
+        .acl
+        .user(b"default")
+        .is_some_and(|u| crate::acl::user_flags(u).contains(&"nopass"));
+    if args.len() == 2 && default_nopass {
         ctx.out().error("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?");
         return;
     }
-    if check_credentials(ctx, user, pass) {
+    if check_credentials(ctx, args[0], user, pass) {
         ctx.client.authenticated = true;
         ctx.client.user = String::from_utf8_lossy(user).into_owned();
         ctx.out().ok();
@@ -121,7 +130,7 @@ pub fn hello(ctx: &mut Ctx, args: &[&[u8]]) {
         }
     }
     if let Some((user, pass)) = auth {
-        if !check_credentials(ctx, user, pass) {
+        if !check_credentials(ctx, args[0], user, pass) {
             ctx.out()
                 .error("WRONGPASS invalid username-password pair or user is disabled.");
             return;

@@ -114,6 +114,8 @@ pub fn hsetnx(ctx: &mut Ctx, args: &[&[u8]]) {
     match write_hash(ctx.srv, db, args[1], &mut ctx.client.out) {
         Err(()) => return,
         Ok(Some(h)) if h.contains(args[2]) => {
+            // Nothing changed: nothing to propagate (as Redis).
+            ctx.propagate_nothing();
             ctx.out().int(0);
             return;
         }
@@ -170,6 +172,9 @@ pub fn hdel(ctx: &mut Ctx, args: &[&[u8]]) {
     };
     if deleted > 0 {
         drop_if_empty(ctx, args[1]);
+    } else {
+        // Nothing changed: nothing to propagate (as Redis).
+        ctx.propagate_nothing();
     }
     ctx.out().int(deleted);
 }
@@ -245,6 +250,11 @@ pub fn hincrbyfloat(ctx: &mut Ctx, args: &[&[u8]]) {
     match shoal_util::num::hincr_by_float(h.get(args[2]), args[3]) {
         Ok(new) => {
             h.insert(args[2], &new, lim);
+            // Redis propagates the result as HSET: float arithmetic and
+            // formatting may differ between nodes.
+            if ctx.propagating() {
+                ctx.propagate(vec![b"HSET".to_vec(), args[1].to_vec(), args[2].to_vec(), new.clone()]);
+            }
             ctx.out().bulk(&new);
         }
         Err(e) => {

@@ -92,7 +92,13 @@ pub fn pfadd(ctx: &mut Ctx, args: &[&[u8]]) {
         Ok(updated)
     });
     match res {
-        Ok(updated) => ctx.client.out.int(updated as i64),
+        Ok(updated) => {
+            if !updated {
+                // Nothing changed: nothing to propagate (as Redis).
+                ctx.propagate_nothing();
+            }
+            ctx.client.out.int(updated as i64)
+        }
         Err(hll::Corrupt) => ctx.client.out.error(CORRUPT),
     }
 }
@@ -125,6 +131,7 @@ pub fn pfcount(ctx: &mut Ctx, args: &[&[u8]]) {
         return ctx.client.out.error(bad.text());
     }
     let cached = hll::cached(&e.value.str_bytes().expect("checked string"));
+    let recomputed = cached.is_none();
     let card = match cached {
         Some(card) => {
             e.flags |= FLAG_RAW;
@@ -138,7 +145,14 @@ pub fn pfcount(ctx: &mut Ctx, args: &[&[u8]]) {
         }),
     };
     match card {
-        Ok(card) => ctx.client.out.int(card as i64),
+        Ok(card) => {
+            ctx.client.out.int(card as i64);
+            // The cached cardinality changed the value's bytes: like Redis,
+            // this read-only command then propagates itself.
+            if recomputed && ctx.propagating() {
+                ctx.propagate(args.iter().map(|a| a.to_vec()).collect());
+            }
+        }
         Err(hll::Corrupt) => ctx.client.out.error(CORRUPT),
     }
 }

@@ -19,6 +19,10 @@ fn delete_keys(ctx: &mut Ctx, args: &[&[u8]]) {
             }
         }
     }
+    if removed == 0 {
+        // Nothing deleted: nothing to propagate (as Redis).
+        ctx.propagate_nothing();
+    }
     ctx.out().int(removed);
 }
 
@@ -53,7 +57,10 @@ fn rename_generic(ctx: &mut Ctx, args: &[&[u8]], nx: bool) {
         ctx.out().error(err::NO_KEY);
         return;
     }
+    // Renaming onto itself, or RENAMENX onto a key, changes nothing:
+    // nothing to propagate (as Redis).
     if src == dst {
+        ctx.propagate_nothing();
         if nx {
             ctx.out().int(0);
         } else {
@@ -62,6 +69,7 @@ fn rename_generic(ctx: &mut Ctx, args: &[&[u8]], nx: bool) {
         return;
     }
     if nx && lookup_write(ctx.srv, db, dst).is_some() {
+        ctx.propagate_nothing();
         ctx.out().int(0);
         return;
     }
@@ -131,13 +139,16 @@ pub fn copy(ctx: &mut Ctx, args: &[&[u8]]) {
         ctx.out().error("ERR source and destination objects are the same");
         return;
     }
+    // Copying nothing changes nothing: nothing to propagate (as Redis).
     let Some(e) = lookup_write(ctx.srv, src_db, src) else {
+        ctx.propagate_nothing();
         ctx.out().int(0);
         return;
     };
     let (value, expire, flags) = (e.value.clone(), e.expire_at(), e.flags);
     if lookup_write(ctx.srv, dst_db, dst).is_some() {
         if !replace {
+            ctx.propagate_nothing();
             ctx.out().int(0);
             return;
         }
@@ -287,7 +298,33 @@ pub fn flushall(ctx: &mut Ctx, args: &[&[u8]]) {
     ctx.out().ok();
 }
 
+/// An integer as a command argument (for effects).
+pub(crate) fn int_bytes(n: i64) -> Vec<u8> {
+    n.to_string().into_bytes()
+}
+
+/// Whether an absolute expiry time means the key must be deleted now (Redis's
+/// `checkAlreadyExpired`). A replica never decides that by itself: it keeps
+/// the key with its TTL and waits for its master's DEL.
+pub(crate) fn already_expired(ctx: &Ctx, at: i64) -> bool {
+    at <= ctx.now() && !ctx.client.master && ctx.srv.repl.master.is_none()
+}
+
+/// Declares the deletion of `key` as the command's effect: DEL, or UNLINK
+/// when `lazy` (the lazyfree setting that governs this kind of deletion).
+pub(crate) fn propagate_del(ctx: &mut Ctx, key: &[u8], lazy: bool) {
+    if ctx.propagating() {
+        let name: &[u8] = if lazy { b"UNLINK" } else { b"DEL" };
+        ctx.propagate(vec![name.to_vec(), key.to_vec()]);
+    }
+}
+
 /// Shared by EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT.
+///
+/// Effects as Redis: the key deleted by a time already past propagates as
+/// DEL (UNLINK with `lazyfree-lazy-expire`); a TTL set propagates as
+/// `PEXPIREAT key <absolute ms> [options]` (PEXPIREAT itself as given); a TTL
+/// not set (missing key, NX/XX/GT/LT not met) propagates nothing.
 fn expire_generic(ctx: &mut Ctx, args: &[&[u8]], unit_ms: bool, absolute: bool, name: &str) {
     let (mut nx, mut xx, mut gt, mut lt) = (false, false, false, false);
     for opt in args[3..].iter().map(|o| crate::dispatch::until_nul(o)) {
@@ -331,6 +368,7 @@ fn expire_generic(ctx: &mut Ctx, args: &[&[u8]], unit_ms: bool, absolute: bool, 
     };
     let db = ctx.client.db;
     let Some(e) = lookup_write(ctx.srv, db, args[1]) else {
+        ctx.propagate_nothing();
         ctx.out().int(0);
         return;
     };
@@ -348,16 +386,25 @@ fn expire_generic(ctx: &mut Ctx, args: &[&[u8]], unit_ms: bool, absolute: bool, 
         true
     };
     if !allowed {
+        ctx.propagate_nothing();
         ctx.out().int(0);
         return;
     }
-    if at <= ctx.now() {
+    if already_expired(ctx, at) {
         // Already in the past: the key is deleted now.
         if let Some(old) = ctx.db().remove(args[1]) {
             dispose(ctx.srv, old.value);
         }
+        let lazy = ctx.srv.config.lazyfree_lazy_expire;
+        propagate_del(ctx, args[1], lazy);
     } else {
         ctx.db().set_expire(args[1], at);
+        if ctx.propagating() && !(unit_ms && absolute) {
+            let mut argv: Vec<Vec<u8>> = args.iter().map(|a| a.to_vec()).collect();
+            argv[0] = b"PEXPIREAT".to_vec();
+            argv[2] = int_bytes(at);
+            ctx.propagate(argv);
+        }
     }
     ctx.out().int(1);
 }
@@ -405,6 +452,8 @@ pub fn persist(ctx: &mut Ctx, args: &[&[u8]]) {
     let had = lookup_write(ctx.srv, db, args[1]).is_some_and(|e| e.has_expire());
     if had {
         ctx.db().set_expire(args[1], NO_EXPIRE);
+    } else {
+        ctx.propagate_nothing();
     }
     ctx.out().int(had as i64);
 }
@@ -418,10 +467,14 @@ pub fn touch(ctx: &mut Ctx, args: &[&[u8]]) {
 fn object_entry<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Option<&'a shoal_store::Entry> {
     let now = ctx.now();
     let db = ctx.client.db;
-    match ctx.srv.keyspace.dbs[db].lookup(key, now) {
+    let srv = &mut *ctx.srv;
+    match srv.keyspace.dbs[db].lookup(key, now) {
         shoal_store::db::Lookup::Found(e) => Some(e),
         shoal_store::db::Lookup::Expired => {
-            ctx.srv.stats.expired_keys += 1;
+            srv.stats.expired_keys += 1;
+            if srv.aof.is_some() || srv.repl.has_stream() {
+                srv.propagator.record_deletion(db, key, srv.config.lazyfree_lazy_expire);
+            }
             None
         }
         shoal_store::db::Lookup::Missing => None,
@@ -539,6 +592,8 @@ pub fn move_(ctx: &mut Ctx, args: &[&[u8]]) {
         return;
     }
     if lookup_write(ctx.srv, src_db, args[1]).is_none() || lookup_write(ctx.srv, dst_db, args[1]).is_some() {
+        // Nothing moved: nothing to propagate (as Redis).
+        ctx.propagate_nothing();
         ctx.out().int(0);
         return;
     }

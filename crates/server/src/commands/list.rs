@@ -78,6 +78,10 @@ fn push(ctx: &mut Ctx, key: &[u8], items: &[&[u8]], front: bool, only_existing: 
 
 fn push_cmd(ctx: &mut Ctx, args: &[&[u8]], front: bool, only_existing: bool) {
     if let Some(n) = push(ctx, args[1], &args[2..], front, only_existing) {
+        if n == 0 {
+            // LPUSHX/RPUSHX on no list changed nothing: nothing to propagate.
+            ctx.propagate_nothing();
+        }
         ctx.out().int(n as i64);
     }
 }
@@ -130,6 +134,7 @@ fn pop_cmd(ctx: &mut Ctx, args: &[&[u8]], front: bool) {
     match pop_n(ctx, args[1], front, count.unwrap_or(1)) {
         Err(()) => {}
         Ok(None) => {
+            ctx.propagate_nothing();
             if count.is_some() {
                 ctx.out().null_array()
             } else {
@@ -137,6 +142,9 @@ fn pop_cmd(ctx: &mut Ctx, args: &[&[u8]], front: bool) {
             }
         }
         Ok(Some(items)) => {
+            if items.is_empty() {
+                ctx.propagate_nothing();
+            }
             let out = ctx.out();
             if count.is_some() {
                 out.array(items.len());
@@ -271,13 +279,21 @@ pub fn ltrim(ctx: &mut Ctx, args: &[&[u8]]) {
     let Some(end) = int_arg(ctx, args[3]) else {
         return;
     };
-    match list_mut(ctx, args[1]) {
+    let trimmed = match list_mut(ctx, args[1]) {
         Err(()) => return,
-        Ok(None) => {}
-        Ok(Some(l)) => match clamp_range(start, end, l.len()) {
-            None => l.trim(1, 0),
-            Some((s, e)) => l.trim(s, e),
-        },
+        Ok(None) => false,
+        Ok(Some(l)) => {
+            let before = l.len();
+            match clamp_range(start, end, l.len()) {
+                None => l.trim(1, 0),
+                Some((s, e)) => l.trim(s, e),
+            }
+            l.len() != before
+        }
+    };
+    if !trimmed {
+        // Nothing removed: nothing to propagate (as Redis).
+        ctx.propagate_nothing();
     }
     drop_if_empty(ctx, args[1]);
     ctx.out().ok();
@@ -293,6 +309,10 @@ pub fn lrem(ctx: &mut Ctx, args: &[&[u8]]) {
         Ok(None) => 0,
         Ok(Some(l)) => l.remove(args[3], count, lim),
     };
+    if removed == 0 {
+        // Nothing changed: nothing to propagate (as Redis).
+        ctx.propagate_nothing();
+    }
     drop_if_empty(ctx, args[1]);
     ctx.out().int(removed as i64);
 }
@@ -439,8 +459,23 @@ fn move_item(ctx: &mut Ctx, src: &[u8], dst: &[u8], from_left: bool, to_left: bo
 fn lmove_generic(ctx: &mut Ctx, src: &[u8], dst: &[u8], from_left: bool, to_left: bool) {
     match move_item(ctx, src, dst, from_left, to_left) {
         Err(()) => {}
-        Ok(None) => ctx.out().null(),
+        Ok(None) => {
+            ctx.propagate_nothing();
+            ctx.out().null()
+        }
         Ok(Some(item)) => ctx.out().bulk(&item),
+    }
+}
+
+/// The effect of popping from a list: `LPOP|RPOP key [count]`.
+fn propagate_pop(ctx: &mut Ctx, key: &[u8], front: bool, count: Option<usize>) {
+    if ctx.propagating() {
+        let name: &[u8] = if front { b"LPOP" } else { b"RPOP" };
+        let mut argv = vec![name.to_vec(), key.to_vec()];
+        if let Some(n) = count {
+            argv.push(super::keyspace::int_bytes(n as i64));
+        }
+        ctx.propagate(argv);
     }
 }
 
@@ -457,10 +492,12 @@ pub fn rpoplpush(ctx: &mut Ctx, args: &[&[u8]]) {
 }
 
 /// Pops from the first non-empty list; replies `[key, [items]]`. Returns false
-/// (with no reply) when every list is empty.
+/// (with no reply) when every list is empty. The effect (LMPOP and BLMPOP, as
+/// Redis) is `LPOP|RPOP key <number popped>`.
 fn mpop_serve(ctx: &mut Ctx, p: &super::MpopArgs) -> Result<bool, ()> {
     for key in &p.keys {
         if let Some(items) = pop_n(ctx, key, p.first_end, p.count)? {
+            propagate_pop(ctx, key, p.first_end, Some(items.len()));
             let out = ctx.out();
             out.array(2);
             out.bulk(key);
@@ -479,6 +516,7 @@ pub fn lmpop(ctx: &mut Ctx, args: &[&[u8]]) {
         return;
     };
     if let Ok(false) = mpop_serve(ctx, &p) {
+        ctx.propagate_nothing();
         ctx.out().null_array();
     }
 }
@@ -493,6 +531,7 @@ fn bpop(ctx: &mut Ctx, args: &[&[u8]], front: bool) {
             Err(()) => return,
             Ok(None) => continue,
             Ok(Some(items)) => {
+                propagate_pop(ctx, key, front, None);
                 let out = ctx.out();
                 out.array(2);
                 out.bulk(key);
@@ -501,6 +540,8 @@ fn bpop(ctx: &mut Ctx, args: &[&[u8]], front: bool) {
             }
         }
     }
+    // Not served (parked, or answered nil inside EXEC): no effect.
+    ctx.propagate_nothing();
     super::block_client(ctx, keys, deadline);
 }
 
@@ -511,13 +552,48 @@ pub fn brpop(ctx: &mut Ctx, args: &[&[u8]]) {
     bpop(ctx, args, false)
 }
 
-fn blmove_generic(ctx: &mut Ctx, src: &[u8], dst: &[u8], from_left: bool, to_left: bool, timeout: &[u8]) {
+/// BLMOVE and BRPOPLPUSH (`sides` None): served, they propagate as LMOVE and
+/// RPOPLPUSH, as Redis does (BLMOVE served at once keeps the sides as the
+/// client wrote them; served after waiting, they are written in lower case).
+fn blmove_generic(
+    ctx: &mut Ctx,
+    src: &[u8],
+    dst: &[u8],
+    from_left: bool,
+    to_left: bool,
+    timeout: &[u8],
+    sides: Option<(&[u8], &[u8])>,
+) {
     let Some(deadline) = super::timeout_arg(ctx, timeout) else {
         return;
     };
+    ctx.propagate_nothing();
     match move_item(ctx, src, dst, from_left, to_left) {
         Err(()) => {}
-        Ok(Some(item)) => ctx.out().bulk(&item),
+        Ok(Some(item)) => {
+            if ctx.propagating() {
+                let argv = match sides {
+                    None => vec![b"RPOPLPUSH".to_vec(), src.to_vec(), dst.to_vec()],
+                    Some((from, to)) => {
+                        let woken = ctx.client.blocked.is_some();
+                        let name = |arg: &[u8], left: bool| match (woken, left) {
+                            (false, _) => arg.to_vec(),
+                            (true, true) => b"left".to_vec(),
+                            (true, false) => b"right".to_vec(),
+                        };
+                        vec![
+                            b"LMOVE".to_vec(),
+                            src.to_vec(),
+                            dst.to_vec(),
+                            name(from, from_left),
+                            name(to, to_left),
+                        ]
+                    }
+                };
+                ctx.propagate(argv);
+            }
+            ctx.out().bulk(&item)
+        }
         // Inside EXEC Redis answers BLMOVE/BRPOPLPUSH with a null bulk string.
         Ok(None) if ctx.client.in_exec => ctx.out().null(),
         Ok(None) => super::block_client(ctx, &[src], deadline),
@@ -529,11 +605,11 @@ pub fn blmove(ctx: &mut Ctx, args: &[&[u8]]) {
         ctx.out().error(err::SYNTAX);
         return;
     };
-    blmove_generic(ctx, args[1], args[2], from, to, args[5])
+    blmove_generic(ctx, args[1], args[2], from, to, args[5], Some((args[3], args[4])))
 }
 
 pub fn brpoplpush(ctx: &mut Ctx, args: &[&[u8]]) {
-    blmove_generic(ctx, args[1], args[2], false, true, args[3])
+    blmove_generic(ctx, args[1], args[2], false, true, args[3], None)
 }
 
 pub fn blmpop(ctx: &mut Ctx, args: &[&[u8]]) {
@@ -546,6 +622,7 @@ pub fn blmpop(ctx: &mut Ctx, args: &[&[u8]]) {
     };
     if let Ok(false) = mpop_serve(ctx, &p) {
         let keys = p.keys.clone();
+        ctx.propagate_nothing();
         super::block_client(ctx, &keys, deadline);
     }
 }

@@ -7,9 +7,11 @@
 //! `keyspace` (generic key commands), `string`, `bitmap`, `connection`, `server`
 //! (INFO, CONFIG, DEBUG, SLOWLOG, LATENCY, MEMORY, COMMAND...), `client`.
 
+pub mod acl;
 pub mod bitmap;
 pub mod client;
 pub mod connection;
+pub mod digest;
 pub mod geo;
 pub mod hash;
 pub mod hyperloglog;
@@ -18,6 +20,7 @@ pub mod keyspace;
 pub mod list;
 pub mod persistence;
 pub mod pubsub;
+pub mod replication;
 pub mod scripting;
 pub mod server;
 pub mod set;
@@ -55,6 +58,21 @@ impl Ctx<'_> {
     #[inline]
     pub fn now(&self) -> i64 {
         self.srv.now_ms
+    }
+    /// Whether anything consumes the effects stream (an AOF or replicas):
+    /// handlers skip building effects when nothing does.
+    #[inline]
+    pub fn propagating(&self) -> bool {
+        crate::propagate::active(self.srv)
+    }
+    /// Declares one deterministic effect of this command, replacing its own
+    /// arguments in the effects stream (call once per effect).
+    pub fn propagate(&mut self, argv: Vec<Vec<u8>>) {
+        self.client.effects.get_or_insert_with(Vec::new).push(argv);
+    }
+    /// Declares that this command changed nothing: it is not propagated.
+    pub fn propagate_nothing(&mut self) {
+        self.client.effects = Some(Vec::new());
     }
 }
 
@@ -418,9 +436,15 @@ fn lookup<'a>(srv: &'a mut Server, db: usize, key: &[u8], count: bool) -> Option
         config,
         lru_clock,
         now_ms,
+        propagator,
+        aof,
+        repl,
         ..
     } = srv;
-    match keyspace.dbs[db].lookup(key, *now_ms) {
+    // Our master's commands see keys the master still has, even when our
+    // clock says they expired (its DEL will follow).
+    let now = if repl.applying_master_stream { i64::MIN } else { *now_ms };
+    match keyspace.dbs[db].lookup(key, now) {
         shoal_store::db::Lookup::Found(e) => {
             if count {
                 stats.keyspace_hits += 1;
@@ -432,6 +456,10 @@ fn lookup<'a>(srv: &'a mut Server, db: usize, key: &[u8], count: bool) -> Option
             stats.expired_keys += 1;
             if count {
                 stats.keyspace_misses += 1;
+            }
+            // Commands run inside an execution, so the DEL joins its effects.
+            if aof.is_some() || repl.has_stream() {
+                propagator.record_deletion(db, key, config.lazyfree_lazy_expire);
             }
             None
         }

@@ -141,8 +141,10 @@ pub fn restore(ctx: &mut Ctx, args: &[&[u8]]) {
     };
     let now = ctx.now();
     let d = &mut ctx.srv.keyspace.dbs[db];
+    let mut deleted = false;
     if replace {
         if let Some(old) = d.remove(key) {
+            deleted = true;
             if old.value.is_big() {
                 ctx.srv.lazyfree.free(old);
             }
@@ -151,10 +153,22 @@ pub fn restore(ctx: &mut Ctx, args: &[&[u8]]) {
     if ttl != 0 && !absttl {
         ttl = ttl.saturating_add(now);
     }
-    if ttl != 0 && ttl <= now {
-        // Already expired: the key is gone (and the old one was deleted).
+    if ttl != 0 && super::keyspace::already_expired(ctx, ttl) {
+        // Already expired: the key is gone (and the old one was deleted,
+        // which is the only effect, as in Redis).
+        ctx.propagate_nothing();
+        if deleted {
+            super::keyspace::propagate_del(ctx, key, false);
+        }
         ctx.out().ok();
         return;
+    }
+    // Like Redis, a relative TTL propagates as an absolute one (ABSTTL).
+    if ttl != 0 && !absttl && ctx.propagating() {
+        let mut argv: Vec<Vec<u8>> = args.iter().map(|a| a.to_vec()).collect();
+        argv[2] = super::keyspace::int_bytes(ttl);
+        argv.push(b"ABSTTL".to_vec());
+        ctx.propagate(argv);
     }
     let stamp = access_stamp(ctx.srv, idle, freq);
     let d = &mut ctx.srv.keyspace.dbs[db];
@@ -244,11 +258,34 @@ pub fn save(ctx: &mut Ctx, _args: &[&[u8]]) {
 
 /// Loads `path` into the (empty) keyspace. Keys already expired are dropped.
 pub fn load_from(srv: &mut Server, path: &str) -> Result<Option<shoal_persist::rdb::LoadInfo>, String> {
+    load_rdb(srv, path, false)
+}
+
+/// Loads the RDB a master sent. Keys already expired are kept: a replica
+/// waits for its master's DEL rather than expiring keys itself.
+pub fn load_rdb_for_replica(srv: &mut Server, path: &str) -> Result<(), String> {
+    match load_rdb(srv, path, true)? {
+        Some(_) => Ok(()),
+        None => Err(format!("{path} vanished")),
+    }
+}
+
+fn load_rdb(srv: &mut Server, path: &str, keep_expired: bool) -> Result<Option<shoal_persist::rdb::LoadInfo>, String> {
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e.to_string()),
     };
+    load_rdb_bytes(srv, &bytes, keep_expired).map(Some)
+}
+
+/// Loads an RDB image (a file, or the base of an AOF, which keeps expired
+/// keys: later commands in the AOF may still touch them).
+pub fn load_rdb_bytes(
+    srv: &mut Server,
+    bytes: &[u8],
+    keep_expired: bool,
+) -> Result<shoal_persist::rdb::LoadInfo, String> {
     let opts = options(srv);
     let now = unix_ms();
     let ndb = srv.keyspace.dbs.len();
@@ -258,14 +295,14 @@ pub fn load_from(srv: &mut Server, path: &str) -> Result<Option<shoal_persist::r
     let lfu = is_lfu(srv);
     let (clock, minutes) = (srv.lru_clock, (((now / 60_000) & 0xffff) as u32) << 8);
     let dbs = &mut srv.keyspace.dbs;
-    let info = shoal_persist::rdb::load(&bytes, &opts, checksum, |k: LoadedKey| {
+    let info = shoal_persist::rdb::load(bytes, &opts, checksum, |k: LoadedKey| {
         if k.db >= ndb {
             return Err(PersistError(format!(
                 "FATAL: Data file was created with a Redis server configured to handle more than {ndb} databases."
             )));
         }
         if let Some(at) = k.expire_ms {
-            if at < now {
+            if at < now && !keep_expired {
                 expired += 1;
                 return Ok(());
             }
@@ -298,6 +335,7 @@ pub fn load_from(srv: &mut Server, path: &str) -> Result<Option<shoal_persist::r
     for (k, v) in &info.aux {
         match &k[..] {
             b"redis-ver" => notice!("Loading RDB produced by version {}", String::from_utf8_lossy(v)),
+            b"aof-base" if v.as_slice() == b"1" => notice!("RDB is base AOF"),
             b"ctime" => {
                 if let Some(t) = parse_int(v) {
                     notice!("RDB age {} seconds", (now / 1000 - t).max(0));
@@ -325,7 +363,7 @@ pub fn load_from(srv: &mut Server, path: &str) -> Result<Option<shoal_persist::r
         info.keys - expired,
         expired
     );
-    Ok(Some(info))
+    Ok(info)
 }
 
 /// Start-up: loads `dbfilename` from the working directory (`dir`) if it exists.
@@ -378,6 +416,15 @@ pub fn bgsave(ctx: &mut Ctx, args: &[&[u8]]) {
             return;
         }
     };
+    if crate::aof::rewrite_blocks_bgsave(ctx.srv) || (ctx.srv.snapshot.is_some() && ctx.client.in_exec) {
+        if schedule || ctx.client.in_exec {
+            ctx.srv.aof_state.bgsave_scheduled = true;
+            ctx.out().simple("Background saving scheduled");
+        } else {
+            ctx.out().error("ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.");
+        }
+        return;
+    }
     if ctx.srv.snapshot.is_some() {
         if schedule {
             ctx.out().simple("Background saving scheduled");

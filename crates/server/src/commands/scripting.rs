@@ -258,6 +258,8 @@ fn run_script(ctx: &mut Ctx, lua: &Lua, sha: &str, body: &[u8], keys: &[&[u8]], 
     let mut script_client = ClientState::new(0, ctx.client.addr, ctx.client.laddr, ctx.now());
     script_client.db = ctx.client.db;
     script_client.authenticated = true;
+    // Commands of the script are checked against the caller's ACL user.
+    script_client.user = ctx.client.user.clone();
     script_client.in_exec = true;
     let state = std::cell::RefCell::new((&mut *ctx.srv, &mut script_client));
     let result = lua.scope(|scope| {

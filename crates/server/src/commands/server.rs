@@ -12,7 +12,6 @@ use crate::server::{unix_ms, unix_us, Server, VERSION};
 use crate::{log, notice, warning};
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::OnceLock;
 
 // ---------------------------------------------------------------------------
 // Memory accounting shared by INFO, MEMORY STATS and MEMORY DOCTOR.
@@ -257,18 +256,6 @@ pub fn select_sections(args: &[&[u8]]) -> Vec<&'static str> {
         .collect()
 }
 
-/// The replication ID this node would serve (no replication yet): 40 random
-/// hex digits, fixed for the life of the process.
-pub fn master_replid() -> &'static str {
-    static ID: OnceLock<String> = OnceLock::new();
-    ID.get_or_init(|| {
-        let mut rng = shoal_util::rand::FastRng::new(unix_us() as u64 ^ ((std::process::id() as u64) << 32) ^ 0x5eed);
-        (0..40)
-            .map(|_| char::from_digit(rng.below(16) as u32, 16).unwrap())
-            .collect()
-    })
-}
-
 fn uname() -> String {
     let mut u: libc::utsname = unsafe { std::mem::zeroed() };
     if unsafe { libc::uname(&mut u) } != 0 {
@@ -429,7 +416,7 @@ fn section_memory(srv: &Server, m: &MemoryReport) -> String {
     field!(s, "mem_clients_slaves", "0");
     field!(s, "mem_clients_normal", "{}", m.clients_normal);
     field!(s, "mem_cluster_links", "0");
-    field!(s, "mem_aof_buffer", "0");
+    field!(s, "mem_aof_buffer", "{}", srv.aof.as_ref().map_or(0, |a| a.buf.capacity()));
     field!(s, "mem_allocator", "{}", allocator_name());
     field!(s, "active_defrag_running", "0");
     field!(s, "lazyfree_pending_objects", "{}", srv.lazyfree.pending());
@@ -471,19 +458,16 @@ fn section_persistence(srv: &Server) -> String {
         ("rdb_last_cow_size", "0"),
         ("rdb_last_load_keys_expired", "0"),
         ("rdb_last_load_keys_loaded", "0"),
-        ("aof_enabled", "0"),
-        ("aof_rewrite_in_progress", "0"),
-        ("aof_rewrite_scheduled", "0"),
-        ("aof_last_rewrite_time_sec", "-1"),
-        ("aof_current_rewrite_time_sec", "-1"),
-        ("aof_last_bgrewrite_status", "ok"),
-        ("aof_rewrites", "0"),
-        ("aof_rewrites_consecutive_failures", "0"),
-        ("aof_last_write_status", "ok"),
-        ("aof_last_cow_size", "0"),
-        ("module_fork_in_progress", "0"),
-        ("module_fork_last_cow_size", "0"),
     ] {
+        field!(s, name, "{value}");
+    }
+    let (aof_fields, aof_extra) = crate::aof::info_fields(srv);
+    for (name, value) in &aof_fields {
+        field!(s, name, "{value}");
+    }
+    field!(s, "module_fork_in_progress", "0");
+    field!(s, "module_fork_last_cow_size", "0");
+    for (name, value) in &aof_extra {
         field!(s, name, "{value}");
     }
     s
@@ -504,9 +488,9 @@ fn section_stats(srv: &Server) -> String {
     field!(s, "instantaneous_input_repl_kbps", "0.00");
     field!(s, "instantaneous_output_repl_kbps", "0.00");
     field!(s, "rejected_connections", "{}", st.rejected_connections);
-    field!(s, "sync_full", "0");
-    field!(s, "sync_partial_ok", "0");
-    field!(s, "sync_partial_err", "0");
+    field!(s, "sync_full", "{}", st.sync_full);
+    field!(s, "sync_partial_ok", "{}", st.sync_partial_ok);
+    field!(s, "sync_partial_err", "{}", st.sync_partial_err);
     field!(s, "expired_keys", "{}", st.expired_keys);
     field!(s, "expired_stale_perc", "0.00");
     field!(s, "expired_time_cap_reached_count", "0");
@@ -555,19 +539,7 @@ fn section_stats(srv: &Server) -> String {
 }
 
 fn section_replication(srv: &Server) -> String {
-    let mut s = String::from("# Replication\r\n");
-    field!(s, "role", "master");
-    field!(s, "connected_slaves", "0");
-    field!(s, "master_failover_state", "no-failover");
-    field!(s, "master_replid", "{}", master_replid());
-    field!(s, "master_replid2", "{}", "0".repeat(40));
-    field!(s, "master_repl_offset", "0");
-    field!(s, "second_repl_offset", "-1");
-    field!(s, "repl_backlog_active", "0");
-    field!(s, "repl_backlog_size", "{}", srv.config.repl_backlog_size);
-    field!(s, "repl_backlog_first_byte_offset", "0");
-    field!(s, "repl_backlog_histlen", "0");
-    s
+    crate::replication::info_section(srv)
 }
 
 fn section_cpu() -> String {
@@ -738,7 +710,8 @@ pub fn config_set(ctx: &mut Ctx, args: &[&[u8]]) {
             return;
         }
     };
-    if let Err(e) = apply_config_changes(ctx.srv, &changed) {
+    let in_exec = ctx.client.in_exec;
+    if let Err(e) = apply_config_changes(ctx.srv, &changed, in_exec) {
         ctx.srv.config = before;
         ctx.out().error(&e);
         return;
@@ -749,7 +722,7 @@ pub fn config_set(ctx: &mut Ctx, args: &[&[u8]]) {
 /// Acts on directives whose value CONFIG SET changed. Most settings are read
 /// where they are used (`hz`, `maxclients`, `timeout`, slowlog and latency
 /// thresholds...); these need an action now.
-fn apply_config_changes(srv: &mut Server, changed: &[String]) -> Result<(), String> {
+fn apply_config_changes(srv: &mut Server, changed: &[String], in_exec: bool) -> Result<(), String> {
     for name in changed {
         match name.as_str() {
             "loglevel" => {
@@ -766,6 +739,17 @@ fn apply_config_changes(srv: &mut Server, changed: &[String]) -> Result<(), Stri
                     ));
                 }
             }
+            "requirepass" => {
+                let pass = srv.config.requirepass.clone();
+                srv.acl.set_default_password(&pass);
+            }
+            "acl-pubsub-default" => {
+                srv.acl.pubsub_all = matches!(
+                    srv.config.acl_pubsub_default,
+                    shoal_config::AclPubsubDefault::Allchannels
+                );
+            }
+            "appendonly" => crate::aof::config_changed(srv, in_exec)?,
             "port" | "bind" => {
                 warning!("CONFIG SET {name}: shoal does not listen again at run time yet; the new value applies after a restart");
             }
@@ -919,6 +903,18 @@ pub fn debug(ctx: &mut Ctx, args: &[&[u8]]) {
             ctx.out().ok();
         }
         ("object", 3) => debug_object(ctx, args[2]),
+        ("digest", 2) => {
+            let d = super::digest::dataset_digest(&ctx.srv.keyspace.dbs);
+            ctx.out().simple(&super::digest::to_hex(&d));
+        }
+        ("digest-value", _) => {
+            let db = ctx.client.db;
+            ctx.client.out.array(args.len() - 2);
+            for key in &args[2..] {
+                let d = super::digest::value_digest(super::digest::find_raw(&ctx.srv.keyspace.dbs[db], key));
+                ctx.client.out.simple(&super::digest::to_hex(&d));
+            }
+        }
         ("populate", 3..=5) => debug_populate(ctx, args),
         ("log", 3) => {
             warning!("DEBUG LOG: {}", String::from_utf8_lossy(args[2]));
@@ -1009,6 +1005,10 @@ fn debug_help(ctx: &mut Ctx) {
         ctx.out(),
         "DEBUG",
         &[
+            "DIGEST",
+            "    Output a hex signature representing the current DB content.",
+            "DIGEST-VALUE <key> [<key> ...]",
+            "    Output a hex signature of the values of all the specified keys.",
             "ERROR <string>",
             "    Return a Redis protocol error with <string> as message. Useful for clients",
             "    unit tests to simulate Redis errors.",

@@ -82,6 +82,10 @@ pub fn sadd(ctx: &mut Ctx, args: &[&[u8]]) {
     for m in &args[2..] {
         added += s.add(m, lim) as i64;
     }
+    if added == 0 {
+        // Nothing changed: nothing to propagate (as Redis).
+        ctx.propagate_nothing();
+    }
     ctx.out().int(added);
 }
 
@@ -100,6 +104,10 @@ pub fn srem(ctx: &mut Ctx, args: &[&[u8]]) {
             }
         }
         drop_if_empty(ctx.srv, db, args[1]);
+    }
+    if removed == 0 {
+        // Nothing changed: nothing to propagate (as Redis).
+        ctx.propagate_nothing();
     }
     ctx.out().int(removed);
 }
@@ -179,13 +187,19 @@ pub fn spop(ctx: &mut Ctx, args: &[&[u8]]) {
     let Ok(exists) = check_write(ctx.srv, db, key, &mut ctx.client.out) else {
         return;
     };
-    if !exists {
+    if !exists || count == Some(0) {
         match count {
             None => ctx.out().null(),
             Some(_) => ctx.out().set(0),
         }
+        ctx.propagate_nothing();
         return;
     }
+    // Effects as Redis: the popped members as `SREM key member`, one per
+    // member; popping the whole set is `DEL key` (always DEL in Redis 7.0).
+    let propagating = ctx.propagating();
+    let mut effects: Vec<Vec<Vec<u8>>> = Vec::new();
+    let srem = |m: &[u8]| vec![b"SREM".to_vec(), key.to_vec(), m.to_vec()];
     let Server { keyspace, rng, .. } = &mut *ctx.srv;
     let Some(Value::Set(s)) = keyspace.dbs[db].get_mut(key, i64::MIN).map(|e| &mut e.value) else {
         return;
@@ -195,13 +209,16 @@ pub fn spop(ctx: &mut Ctx, args: &[&[u8]]) {
         None => {
             let m = s.pop_random(rng);
             out.bulk(&m);
+            if propagating {
+                effects.push(srem(&m));
+            }
         }
-        Some(0) => out.set(0),
         Some(n) if n as usize >= s.len() => {
             reply_members(out, Some(s));
             if let Some(old) = keyspace.dbs[db].remove(key) {
                 dispose(ctx.srv, old.value);
             }
+            super::keyspace::propagate_del(ctx, key, false);
             return;
         }
         Some(n) => {
@@ -211,9 +228,15 @@ pub fn spop(ctx: &mut Ctx, args: &[&[u8]]) {
                 s.remove(m);
                 out.bulk(m);
             }
+            if propagating {
+                effects.extend(picked.iter().map(|m| srem(m)));
+            }
         }
     }
     drop_if_empty(ctx.srv, db, key);
+    for argv in effects {
+        ctx.propagate(argv);
+    }
 }
 
 pub fn srandmember(ctx: &mut Ctx, args: &[&[u8]]) {
@@ -278,18 +301,22 @@ pub fn smove(ctx: &mut Ctx, args: &[&[u8]]) {
         return;
     };
     if !src_exists {
+        ctx.propagate_nothing();
         ctx.out().int(0);
         return;
     }
     let Ok(dst_exists) = check_write(ctx.srv, db, dst, &mut ctx.client.out) else {
         return;
     };
+    // Moving nothing (or onto itself) changes nothing: nothing to propagate.
     if src == dst {
         let hit = peek_set(ctx.srv, db, src).is_some_and(|s| s.contains(m));
+        ctx.propagate_nothing();
         ctx.out().int(hit as i64);
         return;
     }
     if !peek_set_mut(ctx.srv, db, src).is_some_and(|s| s.remove(m)) {
+        ctx.propagate_nothing();
         ctx.out().int(0);
         return;
     }

@@ -117,9 +117,19 @@ fn sort_generic(ctx: &mut Ctx, args: &[&[u8]], ro: bool) {
             sortby = Some(args[j + 1]);
             if !args[j + 1].contains(&b'*') {
                 dontsort = true;
+            } else if !super::acl::full_key_read(ctx.srv, ctx.client, args) {
+                // A BY pattern reads keys the ACL cannot check one by one.
+                ctx.out()
+                    .error("ERR BY option of SORT denied due to insufficient ACL permissions.");
+                return;
             }
             j += 1;
         } else if eq_ic(a, "get") && left >= 1 {
+            if !super::acl::full_key_read(ctx.srv, ctx.client, args) {
+                ctx.out()
+                    .error("ERR GET option of SORT denied due to insufficient ACL permissions.");
+                return;
+            }
             gets.push(args[j + 1]);
             j += 1;
         } else {

@@ -11,7 +11,7 @@ use super::{eq_ic, err, lookup_read, lookup_write, wrong_arity, Ctx};
 use crate::server::Server;
 use shoal_resp::Reply;
 use shoal_store::stream::{
-    advance_group, Group, NodeLimits, StreamId, StreamLog, StreamValue, TrimStrategy, ENTRIES_READ_INVALID,
+    advance_group, Group, Nack, NodeLimits, StreamId, StreamLog, StreamValue, TrimStrategy, ENTRIES_READ_INVALID,
 };
 use shoal_store::Value;
 use shoal_util::num::parse_u64_lenient;
@@ -178,10 +178,13 @@ fn nogroup(out: &mut Reply, key: &[u8], group: &[u8], suffix: &str) {
 // Trimming arguments
 // ---------------------------------------------------------------------------
 
+#[derive(Default)]
 struct TrimArgs {
     strategy: Option<TrimStrategy>,
     approx: bool,
     limit: Option<i64>,
+    /// Where the (last) MAXLEN/MINID threshold is in the arguments.
+    value_at: usize,
 }
 
 /// Parses one trimming option at `args[i]` if it is one. Returns the next index,
@@ -227,6 +230,7 @@ fn parse_trim_opt(ctx: &mut Ctx, args: &[&[u8]], i: usize, t: &mut TrimArgs) -> 
             t.strategy = Some(TrimStrategy::MinId(id));
         }
         t.approx = approx;
+        t.value_at = j;
         return Ok(Some(j + 1));
     }
     if eq_ic(a, "limit") && more {
@@ -245,7 +249,13 @@ fn parse_trim_opt(ctx: &mut Ctx, args: &[&[u8]], i: usize, t: &mut TrimArgs) -> 
 }
 
 /// Checks the LIMIT rules once all options are parsed.
-fn check_trim(ctx: &mut Ctx, t: &TrimArgs) -> bool {
+fn check_trim(ctx: &mut Ctx, t: &mut TrimArgs) -> bool {
+    // Our master's (and the AOF's) exact trims keep the LIMIT the client gave
+    // (Redis rewrites `~` to `=` and leaves LIMIT): obey them without a limit.
+    if ctx.client.master {
+        t.limit = None;
+        return true;
+    }
     if t.limit.is_some() {
         if t.strategy.is_none() {
             ctx.out()
@@ -277,6 +287,18 @@ fn default_trim_limit(srv: &Server) -> u64 {
     srv.config.stream_node_max_entries.saturating_mul(100)
 }
 
+/// The effect of an approximate trim, as Redis rewrites it: `~` becomes `=`
+/// and the threshold the resulting stream (MAXLEN: its length; MINID: its
+/// first stored ID, the maximum ID when empty), so replicas trim exactly the
+/// same entries.
+fn rewrite_approx_trim(argv: &mut [Vec<u8>], log: &StreamLog, t: &TrimArgs) {
+    argv[t.value_at - 1] = b"=".to_vec();
+    argv[t.value_at] = match t.strategy {
+        Some(TrimStrategy::MaxLen(_)) => log.len().to_string().into_bytes(),
+        _ => log.first_stored_id().unwrap_or(StreamId::MAX).to_string().into_bytes(),
+    };
+}
+
 // ---------------------------------------------------------------------------
 // XADD, XLEN, XRANGE, XDEL, XTRIM, XSETID
 // ---------------------------------------------------------------------------
@@ -288,11 +310,7 @@ enum AddId {
 }
 
 pub fn xadd(ctx: &mut Ctx, args: &[&[u8]]) {
-    let mut t = TrimArgs {
-        strategy: None,
-        approx: false,
-        limit: None,
-    };
+    let mut t = TrimArgs::default();
     let mut nomkstream = false;
     let mut i = 2;
     let id_at = loop {
@@ -332,7 +350,7 @@ pub fn xadd(ctx: &mut Ctx, args: &[&[u8]]) {
             None => return,
         }
     };
-    if !check_trim(ctx, &t) {
+    if !check_trim(ctx, &mut t) {
         return;
     }
     let fields = &args[id_at + 1..];
@@ -354,6 +372,7 @@ pub fn xadd(ctx: &mut Ctx, args: &[&[u8]]) {
         Err(()) => return,
         Ok(Some(s)) => s,
         Ok(None) if nomkstream => {
+            ctx.propagate_nothing();
             ctx.out().null();
             return;
         }
@@ -418,6 +437,22 @@ pub fn xadd(ctx: &mut Ctx, args: &[&[u8]]) {
     };
     s.log.append(new_id, fields, lim);
     apply_trim(trim_default, &mut s.log, &t);
+    // Effect as Redis: a generated ID (`*`, `ms-*`) is written out and an
+    // approximate trim becomes the exact one it amounted to.
+    let rewrite_id = !matches!(id, AddId::Explicit(_));
+    if (rewrite_id || t.approx) && crate::propagate::active(ctx.srv) {
+        let mut argv: Vec<Vec<u8>> = args.iter().map(|a| a.to_vec()).collect();
+        if rewrite_id {
+            argv[id_at] = new_id.to_string().into_bytes();
+        }
+        if t.approx {
+            let Some(Value::Stream(s)) = ctx.srv.keyspace.dbs[db].peek(args[1], i64::MIN).map(|e| &e.value) else {
+                unreachable!("written above")
+            };
+            rewrite_approx_trim(&mut argv, &s.log, &t);
+        }
+        ctx.propagate(argv);
+    }
     reply_id(ctx.out(), new_id);
 }
 
@@ -499,6 +534,7 @@ pub fn xdel(ctx: &mut Ctx, args: &[&[u8]]) {
     match write_stream(ctx.srv, db, args[1], &mut ctx.client.out) {
         Err(()) => return,
         Ok(None) => {
+            ctx.propagate_nothing();
             ctx.out().int(0);
             return;
         }
@@ -517,15 +553,15 @@ pub fn xdel(ctx: &mut Ctx, args: &[&[u8]]) {
         Ok(None) => 0,
         Ok(Some(s)) => ids.iter().filter(|&&id| s.log.delete(id)).count(),
     };
+    if n == 0 {
+        // Nothing changed: nothing to propagate (as Redis).
+        ctx.propagate_nothing();
+    }
     ctx.out().int(n as i64);
 }
 
 pub fn xtrim(ctx: &mut Ctx, args: &[&[u8]]) {
-    let mut t = TrimArgs {
-        strategy: None,
-        approx: false,
-        limit: None,
-    };
+    let mut t = TrimArgs::default();
     let mut i = 2;
     while i < args.len() {
         match parse_trim_opt(ctx, args, i, &mut t) {
@@ -541,16 +577,34 @@ pub fn xtrim(ctx: &mut Ctx, args: &[&[u8]]) {
         ctx.out().error(err::SYNTAX);
         return;
     }
-    if !check_trim(ctx, &t) {
+    if !check_trim(ctx, &mut t) {
         return;
     }
     let db = ctx.client.db;
     let trim_default = default_trim_limit(ctx.srv);
+    let propagating = ctx.propagating();
+    let mut effect = None;
     let n = match write_stream(ctx.srv, db, args[1], &mut ctx.client.out) {
         Err(()) => return,
         Ok(None) => 0,
-        Ok(Some(s)) => apply_trim(trim_default, &mut s.log, &t),
+        Ok(Some(s)) => {
+            let n = apply_trim(trim_default, &mut s.log, &t);
+            // Effect as Redis: nothing when nothing was trimmed, the exact
+            // equivalent of an approximate trim.
+            if n > 0 && t.approx && propagating {
+                let mut argv: Vec<Vec<u8>> = args.iter().map(|a| a.to_vec()).collect();
+                rewrite_approx_trim(&mut argv, &s.log, &t);
+                effect = Some(argv);
+            }
+            n
+        }
     };
+    if n == 0 {
+        ctx.propagate_nothing();
+    }
+    if let Some(argv) = effect {
+        ctx.propagate(argv);
+    }
     ctx.out().int(n as i64);
 }
 
@@ -837,6 +891,46 @@ pub fn xread(ctx: &mut Ctx, args: &[&[u8]]) {
     }
 }
 
+/// A group's state change as Redis propagates it (`streamPropagateXCLAIM`):
+/// `XCLAIM key group consumer 0 id TIME <ms> RETRYCOUNT <n> FORCE JUSTID
+/// LASTID <group last id>`, which recreates the pending entry exactly on a
+/// replica (or drops it there when the entry no longer exists).
+fn xclaim_effect(key: &[u8], group: &[u8], id: &[u8], nack: &Nack, last_id: StreamId) -> Vec<Vec<u8>> {
+    vec![
+        b"XCLAIM".to_vec(),
+        key.to_vec(),
+        group.to_vec(),
+        nack.consumer.clone(),
+        b"0".to_vec(),
+        id.to_vec(),
+        b"TIME".to_vec(),
+        nack.delivery_time.to_string().into_bytes(),
+        b"RETRYCOUNT".to_vec(),
+        nack.delivery_count.to_string().into_bytes(),
+        b"FORCE".to_vec(),
+        b"JUSTID".to_vec(),
+        b"LASTID".to_vec(),
+        last_id.to_string().into_bytes(),
+    ]
+}
+
+/// `XGROUP SETID key group <last id> ENTRIESREAD <n>`.
+fn setid_effect(key: &[u8], group: &[u8], g: &Group) -> Vec<Vec<u8>> {
+    vec![
+        b"XGROUP".to_vec(),
+        b"SETID".to_vec(),
+        key.to_vec(),
+        group.to_vec(),
+        g.last_id.to_string().into_bytes(),
+        b"ENTRIESREAD".to_vec(),
+        g.entries_read.to_string().into_bytes(),
+    ]
+}
+
+/// XREADGROUP's effects, as Redis: each entry delivered with `>` is an
+/// XCLAIM ([`xclaim_effect`]); with NOACK nothing is pending, so a consumer it
+/// created is `XGROUP CREATECONSUMER` and the group's new position `XGROUP
+/// SETID`. Reading a consumer's history propagates nothing.
 pub fn xreadgroup(ctx: &mut Ctx, args: &[&[u8]]) {
     let Some(mut r) = parse_read(ctx, args, true) else {
         return;
@@ -875,6 +969,7 @@ pub fn xreadgroup(ctx: &mut Ctx, args: &[&[u8]]) {
         any |= has;
         served.push(has);
     }
+    ctx.propagate_nothing();
     if !any {
         if let Some(deadline) = block_deadline(ctx, r.block) {
             let keys = r.keys.clone();
@@ -882,6 +977,8 @@ pub fn xreadgroup(ctx: &mut Ctx, args: &[&[u8]]) {
             return;
         }
     }
+    let propagating = ctx.propagating();
+    let mut effects: Vec<Vec<Vec<u8>>> = Vec::new();
     let nserved = served.iter().filter(|&&b| b).count();
     let out = &mut ctx.client.out;
     if nserved == 0 {
@@ -898,10 +995,21 @@ pub fn xreadgroup(ctx: &mut Ctx, args: &[&[u8]]) {
         if !ok {
             continue;
         }
-        g.consumer_or_create(consumer, now).0.seen_time = now;
+        let (c, created) = g.consumer_or_create(consumer, now);
+        c.seen_time = now;
         close_results_pair(out, k);
         match rid {
             ReadId::New => {
+                if created && r.noack && propagating {
+                    effects.push(vec![
+                        b"XGROUP".to_vec(),
+                        b"CREATECONSUMER".to_vec(),
+                        k.to_vec(),
+                        group.to_vec(),
+                        consumer.to_vec(),
+                    ]);
+                }
+                let before = g.last_id;
                 let from = g.last_id.incr().unwrap_or(StreamId::MAX);
                 let entries = log.range(from, StreamId::MAX, r.count, false);
                 for (id, _) in &entries {
@@ -910,8 +1018,15 @@ pub fn xreadgroup(ctx: &mut Ctx, args: &[&[u8]]) {
                         g.deliver(*id, consumer, now, false);
                         if let Some(n) = g.pel.get_mut(id) {
                             n.delivery_count = 1;
+                            if propagating {
+                                let id_arg = id.to_string().into_bytes();
+                                effects.push(xclaim_effect(k, group, &id_arg, n, g.last_id));
+                            }
                         }
                     }
+                }
+                if r.noack && g.last_id != before && propagating {
+                    effects.push(setid_effect(k, group, g));
                 }
                 reply_entries(out, &entries);
             }
@@ -951,6 +1066,9 @@ pub fn xreadgroup(ctx: &mut Ctx, args: &[&[u8]]) {
             }
             ReadId::Last => unreachable!("rejected by the parser"),
         }
+    }
+    for argv in effects {
+        ctx.propagate(argv);
     }
 }
 
@@ -1148,6 +1266,7 @@ pub fn xack(ctx: &mut Ctx, args: &[&[u8]]) {
         Err(()) => return,
         Ok(Some(s)) if s.groups.contains_key(args[2]) => {}
         Ok(_) => {
+            ctx.propagate_nothing();
             ctx.out().int(0);
             return;
         }
@@ -1166,6 +1285,10 @@ pub fn xack(ctx: &mut Ctx, args: &[&[u8]]) {
         },
         _ => 0,
     };
+    if n == 0 {
+        // Nothing changed: nothing to propagate (as Redis).
+        ctx.propagate_nothing();
+    }
     ctx.out().int(n as i64);
 }
 
@@ -1305,7 +1428,7 @@ pub fn xclaim(ctx: &mut Ctx, args: &[&[u8]]) {
     let mut i = 5;
     while i < args.len() {
         match parse_id(args[i], 0, false) {
-            Some(id) => ids.push(id),
+            Some(id) => ids.push((id, args[i])),
             None => break,
         }
         i += 1;
@@ -1362,6 +1485,7 @@ pub fn xclaim(ctx: &mut Ctx, args: &[&[u8]]) {
     if delivery_time < 0 || delivery_time > now {
         delivery_time = now;
     }
+    let propagating = ctx.propagating();
     let db = ctx.client.db;
     let out = &mut ctx.client.out;
     let s = match write_stream(ctx.srv, db, key, out) {
@@ -1374,15 +1498,24 @@ pub fn xclaim(ctx: &mut Ctx, args: &[&[u8]]) {
     };
     let StreamValue { log, groups } = &mut *s;
     let g = groups.get_mut(group).expect("checked");
+    // Effects as Redis: each pending entry claimed, or dropped because the
+    // entry was deleted, is an XCLAIM that recreates its new state
+    // ([`xclaim_effect`]); a LASTID that moved the group with nothing claimed
+    // is `XGROUP SETID`.
+    let mut effects: Vec<Vec<Vec<u8>>> = Vec::new();
+    let mut moved_last_id = false;
     if let Some(l) = lastid {
         if l > g.last_id {
             g.last_id = l;
+            moved_last_id = true;
         }
     }
     // The consumer is created only when something is claimed.
     let mut claimed: Vec<StreamId> = Vec::new();
-    for id in ids {
+    for (id, id_arg) in ids {
         let exists = log.contains(id);
+        // A pending entry FORCE creates has no idle time to check (Redis).
+        let mut forced = false;
         if !g.pel.contains_key(&id) {
             if !(force && exists) {
                 continue;
@@ -1391,13 +1524,18 @@ pub fn xclaim(ctx: &mut Ctx, args: &[&[u8]]) {
             if let Some(n) = g.pel.get_mut(&id) {
                 n.delivery_count = 1;
             }
+            forced = true;
         }
         if !exists {
+            if propagating {
+                effects.push(xclaim_effect(key, group, id_arg, &g.pel[&id], g.last_id));
+            }
+            moved_last_id = false;
             g.ack(id);
             continue;
         }
         let n = g.pel.get(&id).expect("present");
-        if min_idle > 0 && now - n.delivery_time < min_idle {
+        if !forced && min_idle > 0 && now - n.delivery_time < min_idle {
             continue;
         }
         g.deliver(id, consumer, delivery_time, false);
@@ -1407,7 +1545,14 @@ pub fn xclaim(ctx: &mut Ctx, args: &[&[u8]]) {
             _ if !justid => n.delivery_count += 1,
             _ => {}
         }
+        if propagating {
+            effects.push(xclaim_effect(key, group, id_arg, n, g.last_id));
+        }
+        moved_last_id = false;
         claimed.push(id);
+    }
+    if moved_last_id && propagating {
+        effects.push(setid_effect(key, group, g));
     }
     out.array(claimed.len());
     for id in claimed {
@@ -1417,8 +1562,14 @@ pub fn xclaim(ctx: &mut Ctx, args: &[&[u8]]) {
             reply_entry(out, id, &f);
         }
     }
+    ctx.propagate_nothing();
+    for argv in effects {
+        ctx.propagate(argv);
+    }
 }
 
+/// XAUTOCLAIM's effects are those of XCLAIM: one per entry claimed or
+/// dropped from the pending list because it was deleted.
 pub fn xautoclaim(ctx: &mut Ctx, args: &[&[u8]]) {
     let (key, group, consumer) = (args[1], args[2], args[3]);
     let Some(min_idle) = super::parse_int(args[4]) else {
@@ -1450,6 +1601,7 @@ pub fn xautoclaim(ctx: &mut Ctx, args: &[&[u8]]) {
         }
     }
     let now = ctx.now();
+    let propagating = ctx.propagating();
     let db = ctx.client.db;
     let out = &mut ctx.client.out;
     let s = match write_stream(ctx.srv, db, key, out) {
@@ -1462,6 +1614,7 @@ pub fn xautoclaim(ctx: &mut Ctx, args: &[&[u8]]) {
     };
     let StreamValue { log, groups } = &mut *s;
     let g = groups.get_mut(group).expect("checked");
+    let mut effects: Vec<Vec<Vec<u8>>> = Vec::new();
     // The consumer is created only when something is claimed.
     let mut attempts = count * 10;
     let mut claimed = Vec::new();
@@ -1476,6 +1629,15 @@ pub fn xautoclaim(ctx: &mut Ctx, args: &[&[u8]]) {
         };
         attempts -= 1;
         if !log.contains(id) {
+            if propagating {
+                effects.push(xclaim_effect(
+                    key,
+                    group,
+                    id.to_string().as_bytes(),
+                    &g.pel[&id],
+                    g.last_id,
+                ));
+            }
             g.ack(id);
             deleted.push(id);
             left -= 1;
@@ -1486,6 +1648,15 @@ pub fn xautoclaim(ctx: &mut Ctx, args: &[&[u8]]) {
             continue;
         }
         g.deliver(id, consumer, now, !justid);
+        if propagating {
+            effects.push(xclaim_effect(
+                key,
+                group,
+                id.to_string().as_bytes(),
+                &g.pel[&id],
+                g.last_id,
+            ));
+        }
         claimed.push(id);
         left -= 1;
     }
@@ -1505,6 +1676,10 @@ pub fn xautoclaim(ctx: &mut Ctx, args: &[&[u8]]) {
     out.array(deleted.len());
     for id in deleted {
         reply_id(out, id);
+    }
+    ctx.propagate_nothing();
+    for argv in effects {
+        ctx.propagate(argv);
     }
 }
 

@@ -1,6 +1,7 @@
 //! String commands: SET and its variants, GET and its variants, MGET/MSET, APPEND,
 //! STRLEN, GETRANGE/SETRANGE, INCR/DECR family, INCRBYFLOAT, LCS.
 
+use super::keyspace::{already_expired, int_bytes, propagate_del};
 use super::{dispose, eq_ic, err, int_arg, lookup_read, lookup_write, Ctx};
 use shoal_store::db::FLAG_RAW;
 use shoal_store::{Value, NO_EXPIRE};
@@ -178,17 +179,47 @@ pub fn set(ctx: &mut Ctx, args: &[&[u8]]) {
         if !get {
             ctx.out().null();
         }
+        ctx.propagate_nothing();
         return;
     }
     store(ctx, key, Value::from_bytes(args[2]), ttl);
     if !get {
         ctx.out().ok();
     }
+    if ctx.propagating() {
+        // Redis: an expiry becomes `SET key value PXAT <ms>` (the whole line
+        // rewritten); otherwise the line propagates without its GET options.
+        if let Ttl::At(at) = ttl {
+            propagate_set_pxat(ctx, key, args[2], at);
+        } else if get {
+            let argv = args
+                .iter()
+                .enumerate()
+                .filter(|(j, a)| *j < 3 || !a.eq_ignore_ascii_case(b"get"))
+                .map(|(_, a)| a.to_vec())
+                .collect();
+            ctx.propagate(argv);
+        }
+    }
+}
+
+/// The effect of a SET with an expiry: `SET key value PXAT <ms>`.
+fn propagate_set_pxat(ctx: &mut Ctx, key: &[u8], value: &[u8], at: i64) {
+    if ctx.propagating() {
+        ctx.propagate(vec![
+            b"SET".to_vec(),
+            key.to_vec(),
+            value.to_vec(),
+            b"PXAT".to_vec(),
+            int_bytes(at),
+        ]);
+    }
 }
 
 pub fn setnx(ctx: &mut Ctx, args: &[&[u8]]) {
     let db = ctx.client.db;
     if lookup_write(ctx.srv, db, args[1]).is_some() {
+        ctx.propagate_nothing();
         ctx.out().int(0);
         return;
     }
@@ -201,6 +232,7 @@ fn setex_generic(ctx: &mut Ctx, args: &[&[u8]], unit: ExpireUnit, name: &str) {
         return;
     };
     store(ctx, args[1], Value::from_bytes(args[3]), Ttl::At(at));
+    propagate_set_pxat(ctx, args[1], args[3], at);
     ctx.out().ok();
 }
 
@@ -238,6 +270,7 @@ pub fn getex(ctx: &mut Ctx, args: &[&[u8]]) {
     }
     let db = ctx.client.db;
     let Some(e) = lookup_read(ctx.srv, db, args[1]) else {
+        ctx.propagate_nothing();
         ctx.out().null();
         return;
     };
@@ -253,17 +286,32 @@ pub fn getex(ctx: &mut Ctx, args: &[&[u8]]) {
         None if expire.persist => Some(Ttl::Persist),
         None => None,
     };
+    // Effects as Redis: a time already past deletes the key (DEL, or UNLINK
+    // with lazyfree-lazy-expire), a TTL set is `PEXPIREAT key <ms>`, PERSIST
+    // is PERSIST when there was a TTL to remove; nothing else changes data.
+    ctx.propagate_nothing();
     match ttl {
-        Some(Ttl::At(at)) if at <= ctx.now() => {
+        Some(Ttl::At(at)) if already_expired(ctx, at) => {
             if let Some(old) = ctx.db().remove(args[1]) {
                 dispose(ctx.srv, old.value);
             }
+            let lazy = ctx.srv.config.lazyfree_lazy_expire;
+            propagate_del(ctx, args[1], lazy);
         }
         Some(Ttl::At(at)) => {
             ctx.db().set_expire(args[1], at);
+            if ctx.propagating() {
+                ctx.propagate(vec![b"PEXPIREAT".to_vec(), args[1].to_vec(), int_bytes(at)]);
+            }
         }
         Some(Ttl::Persist) => {
-            ctx.db().set_expire(args[1], NO_EXPIRE);
+            let had = lookup_write(ctx.srv, db, args[1]).is_some_and(|e| e.has_expire());
+            if had {
+                ctx.db().set_expire(args[1], NO_EXPIRE);
+                if ctx.propagating() {
+                    ctx.propagate(vec![b"PERSIST".to_vec(), args[1].to_vec()]);
+                }
+            }
         }
         _ => {}
     }
@@ -273,6 +321,7 @@ pub fn getex(ctx: &mut Ctx, args: &[&[u8]]) {
 pub fn getdel(ctx: &mut Ctx, args: &[&[u8]]) {
     let db = ctx.client.db;
     let Some(e) = lookup_read(ctx.srv, db, args[1]) else {
+        ctx.propagate_nothing();
         ctx.out().null();
         return;
     };
@@ -281,6 +330,9 @@ pub fn getdel(ctx: &mut Ctx, args: &[&[u8]]) {
         return;
     }
     let old = ctx.db().remove(args[1]).expect("found above");
+    // Redis propagates GETDEL as DEL (UNLINK with lazyfree-lazy-user-del).
+    let lazy = ctx.srv.config.lazyfree_lazy_user_del;
+    propagate_del(ctx, args[1], lazy);
     reply_string(ctx, Some(&old.value));
     dispose(ctx.srv, old.value);
 }
@@ -297,6 +349,10 @@ pub fn getset(ctx: &mut Ctx, args: &[&[u8]]) {
         None => ctx.out().null(),
     }
     store(ctx, args[1], Value::from_bytes(args[2]), Ttl::Clear);
+    // Redis propagates GETSET as SET.
+    if ctx.propagating() {
+        ctx.propagate(vec![b"SET".to_vec(), args[1].to_vec(), args[2].to_vec()]);
+    }
 }
 
 pub fn mget(ctx: &mut Ctx, args: &[&[u8]]) {
@@ -328,6 +384,7 @@ pub fn msetnx(ctx: &mut Ctx, args: &[&[u8]]) {
     }
     let db = ctx.client.db;
     if args[1..].chunks(2).any(|p| lookup_write(ctx.srv, db, p[0]).is_some()) {
+        ctx.propagate_nothing();
         ctx.out().int(0);
         return;
     }
@@ -446,6 +503,8 @@ pub fn setrange(ctx: &mut Ctx, args: &[&[u8]]) {
         }
     };
     if value.is_empty() {
+        // Nothing written: nothing to propagate (as Redis).
+        ctx.propagate_nothing();
         ctx.out().int(current_len.unwrap_or(0) as i64);
         return;
     }
@@ -545,6 +604,16 @@ pub fn incrbyfloat(ctx: &mut Ctx, args: &[&[u8]]) {
         Ok(text) => {
             // Redis stores the formatted result as a plain string.
             store(ctx, args[1], Value::from_bytes_no_int(&text), Ttl::Keep);
+            // Redis propagates the result, not the increment: float
+            // arithmetic and formatting may differ between nodes.
+            if ctx.propagating() {
+                ctx.propagate(vec![
+                    b"SET".to_vec(),
+                    args[1].to_vec(),
+                    text.clone(),
+                    b"KEEPTTL".to_vec(),
+                ]);
+            }
             ctx.out().bulk(&text);
         }
         Err(shoal_util::num::IncrFloatError::NanOrInfinity) => {

@@ -1,8 +1,8 @@
 //! Every command shoal implements, in one declarative list.
 
 use super::{
-    bitmap as b, client as cl, connection as cn, geo as g, hash as h, hyperloglog as hl, introspection as i,
-    keyspace as k, list as l, persistence as pe, pubsub as ps, scripting as sc, server as sv, set as st, sort as so,
+    acl as a, bitmap as b, client as cl, connection as cn, geo as g, hash as h, hyperloglog as hl, introspection as i,
+    keyspace as k, list as l, persistence as pe, pubsub as ps, replication as rp, scripting as sc, server as sv, set as st, sort as so,
     stream as x, string as s, transaction as t, zset as z,
 };
 use super::{CommandSpec, Handler};
@@ -817,10 +817,28 @@ const SCRIPT_SUBS: &[CommandSpec] = &[
     ),
 ];
 
+const ACL_SUBS: &[CommandSpec] = &[
+    c("acl|cat", -2, "noscript loading stale", NOKEY, "", "server", "6.0.0", "O(1) since the categories and commands are a fixed set.", "List the ACL categories or the commands inside a category", a::cat),
+    c("acl|deluser", -3, "admin noscript loading stale", NOKEY, "", "server", "6.0.0", "O(1) amortized time considering the typical user.", "Remove the specified ACL users and the associated rules", a::deluser),
+    c("acl|dryrun", -4, "admin noscript loading stale", NOKEY, "", "server", "7.0.0", "O(1).", "Returns whether the user can execute the given command without executing the command.", a::dryrun),
+    c("acl|genpass", -2, "noscript loading stale", NOKEY, "", "server", "6.0.0", O1, "Generate a pseudorandom secure password to use for ACL users", a::genpass),
+    c("acl|getuser", 3, "admin noscript loading stale", NOKEY, "", "server", "6.0.0", "O(N). Where N is the number of password, command and pattern rules that the user has.", "Get the rules for a specific ACL user", a::getuser),
+    c("acl|help", 2, HELP_FLAGS, NOKEY, "", "server", "6.0.0", O1, "Show helpful text about the different subcommands", a::help),
+    c("acl|list", 2, "admin noscript loading stale", NOKEY, "", "server", "6.0.0", "O(N). Where N is the number of configured users.", "List the current ACL rules in ACL config file format", a::list),
+    c("acl|load", 2, "admin noscript loading stale", NOKEY, "", "server", "6.0.0", "O(N). Where N is the number of configured users.", "Reload the ACLs from the configured ACL file", a::load),
+    c("acl|log", -2, "admin noscript loading stale", NOKEY, "", "server", "6.0.0", "O(N) with N being the number of entries shown.", "List latest events denied because of ACLs in place", a::log),
+    c("acl|save", 2, "admin noscript loading stale", NOKEY, "", "server", "6.0.0", "O(N). Where N is the number of configured users.", "Save the current ACL rules in the configured ACL file", a::save),
+    c("acl|setuser", -3, "admin noscript loading stale", NOKEY, "", "server", "6.0.0", "O(N). Where N is the number of rules provided.", "Modify or create the rules for a specific ACL user", a::setuser),
+    c("acl|users", 2, "admin noscript loading stale", NOKEY, "", "server", "6.0.0", "O(N). Where N is the number of configured users.", "List the username of all the configured ACL rules", a::users),
+    c("acl|whoami", 2, "noscript loading stale", NOKEY, "", "server", "6.0.0", O1, "Return the name of the user associated to the current connection", a::whoami),
+];
+
 /// The command table, sorted by name.
 pub static COMMANDS: &[CommandSpec] = &[
+    parent("acl", -2, "server", "6.0.0", "A container for Access List Control commands ", ACL_SUBS),
     c("append", 3, "write denyoom fast", KEY1, "@string", "string", "2.0.0", O1, "Appends a string to the value of a key. Creates the key if it doesn't exist.", s::append),
     c("auth", -2, "noscript loading stale fast no_auth allow_busy", NOKEY, "@connection", "connection", "1.0.0", ON, "Authenticates the connection.", cn::auth),
+    c("bgrewriteaof", 1, "admin noscript no_async_loading", NOKEY, "", "server", "1.0.0", O1, "Asynchronously rewrites the append-only file to disk.", crate::aof::bgrewriteaof),
     c("bgsave", -1, "admin noscript no_async_loading", NOKEY, "", "server", "1.0.0", O1, "Asynchronously saves the database(s) to disk.", pe::bgsave),
     c("bitcount", -2, "readonly", KEY1, "@bitmap", "bitmap", "2.6.0", ON, "Counts the number of set bits (population counting) in a string.", b::bitcount),
     c("bitfield", -2, "write denyoom", KEY1, "@bitmap", "bitmap", "3.2.0", "O(1) for each subcommand specified", "Performs arbitrary bitfield integer operations on strings.", b::bitfield),
@@ -938,6 +956,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     c("ping", -1, "fast", NOKEY, "@connection", "connection", "1.0.0", O1, "Returns the server's liveliness response.", cn::ping),
     c("psetex", 4, "write denyoom", KEY1, "@string", "string", "2.6.0", O1, "Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.", s::psetex),
     c("psubscribe", -2, "pubsub noscript loading stale", NOKEY, "", "pubsub", "2.0.0", "O(N) where N is the number of patterns to subscribe to.", "Listens for messages published to channels that match one or more patterns.", ps::psubscribe),
+    c("psync", -3, "admin noscript no_async_loading no_multi", NOKEY, "", "server", "2.8.0", "", "Internal command used for replication", rp::psync),
     c("pttl", 2, "readonly fast", KEY1, "@keyspace", "generic", "2.6.0", O1, "Returns the expiration time in milliseconds of a key.", k::pttl),
     c("publish", 3, "pubsub loading stale fast", NOKEY, "", "pubsub", "2.0.0", "O(N+M) where N is the number of clients subscribed to the receiving channel and M is the total number of subscribed patterns (by any client).", "Posts a message to a channel.", ps::publish),
     parent("pubsub", -2, "pubsub", "2.8.0", "A container for Pub/Sub commands.", PUBSUB_SUBS),
@@ -946,8 +965,11 @@ pub static COMMANDS: &[CommandSpec] = &[
     c("randomkey", 1, "readonly", NOKEY, "@keyspace", "generic", "1.0.0", O1, "Returns a random key name from the database.", k::randomkey),
     c("rename", 3, "write", (1, 2, 1), "@keyspace", "generic", "1.0.0", O1, "Renames a key and overwrites the destination.", k::rename),
     c("renamenx", 3, "write fast", (1, 2, 1), "@keyspace", "generic", "1.0.0", O1, "Renames a key only when the target key name doesn't exist.", k::renamenx),
+    c("replconf", -1, "admin noscript loading stale allow_busy", NOKEY, "", "server", "3.0.0", O1, "An internal command for configuring the replication stream", rp::replconf),
+    c("replicaof", 3, "admin noscript stale no_async_loading", NOKEY, "", "server", "5.0.0", O1, "Make the server a replica of another instance, or promote it as master.", rp::replicaof),
     c("reset", 1, "noscript loading stale fast no_auth allow_busy", NOKEY, "@connection", "connection", "6.2.0", O1, "Resets the connection.", cn::reset),
     c("restore", -4, "write denyoom", KEY1, "@keyspace @dangerous", "generic", "2.6.0", "O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1). However for sorted set values the complexity is O(N*M*log(N)) because inserting values into sorted sets is O(log(N)).", "Creates a key from the serialized representation of a value.", pe::restore),
+    c("role", 1, "noscript loading stale fast", NOKEY, "@admin @dangerous", "server", "2.8.12", O1, "Return the role of the instance in the context of replication", rp::role),
     c("rpop", -2, "write fast", KEY1, "@list", "list", "1.0.0", "O(N) where N is the number of elements returned", "Returns and removes the last elements of the list. Deletes the list if the last element was popped.", l::rpop),
     c("rpoplpush", 3, "write denyoom", (1, 2, 1), "@list", "list", "1.2.0", O1, "Returns the last element of a list after removing and pushing it to another list. Deletes the list if the last element was popped.", l::rpoplpush),
     c("rpush", -3, "write denyoom fast", KEY1, "@list", "list", "1.0.0", O1, "Appends one or more elements to a list. Creates the key if it doesn't exist.", l::rpush),
@@ -970,6 +992,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     c("sintercard", -3, "readonly movablekeys", (0, 0, 0), "@set", "set", "7.0.0", "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.", "Returns the number of members of the intersect of multiple sets.", st::sintercard),
     c("sinterstore", -3, "write denyoom", ALLKEYS, "@set", "set", "1.0.0", "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.", "Stores the intersect of multiple sets in a key.", st::sinterstore),
     c("sismember", 3, "readonly fast", KEY1, "@set", "set", "1.0.0", O1, "Determines whether a member belongs to a set.", st::sismember),
+    c("slaveof", 3, "admin noscript stale no_async_loading", NOKEY, "", "server", "1.0.0", O1, "Make the server a replica of another instance, or promote it as master.", rp::replicaof),
     parent("slowlog", -2, "server", "2.2.12", "A container for slow log commands.", SLOWLOG_SUBS),
     c("smembers", 2, "readonly", KEY1, "@set", "set", "1.0.0", "O(N) where N is the set cardinality.", "Returns all members of a set.", st::smembers),
     c("smismember", -3, "readonly fast", KEY1, "@set", "set", "6.2.0", "O(N) where N is the number of elements being checked for membership", "Determines whether multiple members belong to a set.", st::smismember),
@@ -989,6 +1012,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     c("sunionstore", -3, "write denyoom", ALLKEYS, "@set", "set", "1.0.0", "O(N) where N is the total number of elements in all given sets.", "Stores the union of multiple sets in a key.", st::sunionstore),
     c("sunsubscribe", -1, "pubsub noscript loading stale", ALLKEYS, "", "pubsub", "7.0.0", "O(N) where N is the number of clients already subscribed to a shard channel.", "Stops listening to messages posted to shard channels.", ps::sunsubscribe),
     c("swapdb", 3, "write fast", NOKEY, "@keyspace @dangerous", "server", "4.0.0", ON, "Swaps two Redis databases.", k::swapdb),
+    c("sync", 1, "admin noscript no_async_loading no_multi", NOKEY, "", "server", "1.0.0", "", "Internal command used for replication", rp::sync),
     c("time", 1, "loading stale fast", NOKEY, "", "server", "2.6.0", O1, "Returns the server time.", sv::time),
     c("touch", -2, "readonly fast", ALLKEYS, "@keyspace", "generic", "3.2.1", ON, "Returns the number of existing keys out of those specified after updating the time they were last accessed.", k::touch),
     c("ttl", 2, "readonly fast", KEY1, "@keyspace", "generic", "1.0.0", O1, "Returns the expiration time in seconds of a key.", k::ttl),
@@ -996,6 +1020,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     c("unlink", -2, "write fast", ALLKEYS, "@keyspace", "generic", "4.0.0", ON, "Asynchronously deletes one or more keys.", k::unlink),
     c("unsubscribe", -1, "pubsub noscript loading stale", NOKEY, "", "pubsub", "2.0.0", "O(N) where N is the number of clients already subscribed to a channel.", "Stops listening to messages posted to channels.", ps::unsubscribe),
     c("unwatch", 1, "noscript loading stale fast allow_busy", NOKEY, "@transaction", "transactions", "2.2.0", O1, "Forgets about watched keys of a transaction.", t::unwatch),
+    c("wait", 3, "noscript", NOKEY, "@connection", "generic", "3.0.0", O1, "Wait for the synchronous replication of all the write commands sent in the context of the current connection", rp::wait),
     c("watch", -2, "noscript loading stale fast allow_busy", ALLKEYS, "@transaction", "transactions", "2.2.0", "O(1) for every key.", "Monitors changes to keys to determine the execution of a transaction.", t::watch),
     c("xack", -4, "write fast", KEY1, "@stream", "stream", "5.0.0", "O(1) for each message ID processed.", "Marks a pending message as correctly processed, effectively removing it from the pending entries list of the consumer group. Return value of the command is the number of messages successfully acknowledged, that is, the IDs we were actually able to resolve in the PEL.", x::xack),
     c("xadd", -5, "write denyoom fast", KEY1, "@stream", "stream", "5.0.0", "O(1) when adding a new entry, O(N) when trimming where N being the number of entries evicted.", "Appends a new entry to a stream", x::xadd),

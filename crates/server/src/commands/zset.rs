@@ -145,6 +145,7 @@ fn zadd_generic(ctx: &mut Ctx, key: &[u8], f: AddFlags, pairs: &[&[u8]]) {
     let lim = limits(ctx.srv);
     if !exists {
         if f.xx {
+            ctx.propagate_nothing();
             if f.incr {
                 ctx.out().null();
             } else {
@@ -191,6 +192,10 @@ fn zadd_generic(ctx: &mut Ctx, key: &[u8], f: AddFlags, pairs: &[&[u8]]) {
         }
     }
     drop_if_empty(ctx.srv, db, key);
+    if added + updated == 0 {
+        // Nothing changed: nothing to propagate (as Redis).
+        ctx.propagate_nothing();
+    }
     let out = ctx.out();
     if nan {
         out.error(NAN_SCORE);
@@ -718,6 +723,10 @@ pub fn zrem(ctx: &mut Ctx, args: &[&[u8]]) {
         }
         drop_if_empty(ctx.srv, db, args[1]);
     }
+    if removed == 0 {
+        // Nothing changed: nothing to propagate (as Redis).
+        ctx.propagate_nothing();
+    }
     ctx.out().int(removed);
 }
 
@@ -819,6 +828,9 @@ fn pop_cmd(ctx: &mut Ctx, args: &[&[u8]], max: bool) {
         return;
     };
     let items = items.unwrap_or_default();
+    if items.is_empty() {
+        ctx.propagate_nothing();
+    }
     let out = ctx.out();
     if count.is_none() {
         out.array(items.len() * 2);
@@ -839,11 +851,25 @@ pub fn zpopmax(ctx: &mut Ctx, args: &[&[u8]]) {
     pop_cmd(ctx, args, true)
 }
 
+/// The effect of popping from a sorted set: `ZPOPMIN|ZPOPMAX key [count]`.
+fn propagate_pop(ctx: &mut Ctx, key: &[u8], max: bool, count: Option<usize>) {
+    if ctx.propagating() {
+        let name: &[u8] = if max { b"ZPOPMAX" } else { b"ZPOPMIN" };
+        let mut argv = vec![name.to_vec(), key.to_vec()];
+        if let Some(n) = count {
+            argv.push(super::keyspace::int_bytes(n as i64));
+        }
+        ctx.propagate(argv);
+    }
+}
+
 /// Pops from the first non-empty key and replies `[key, [[m, s]...]]`;
-/// Ok(false) without a reply when every key is empty.
+/// Ok(false) without a reply when every key is empty. The effect (ZMPOP and
+/// BZMPOP, as Redis) is `ZPOPMIN|ZPOPMAX key <number popped>`.
 fn mpop_serve(ctx: &mut Ctx, p: &super::MpopArgs) -> Result<bool, ()> {
     for key in &p.keys {
         if let Some(items) = pop_n(ctx, key, !p.first_end, p.count)? {
+            propagate_pop(ctx, key, !p.first_end, Some(items.len()));
             let out = ctx.out();
             out.array(2);
             out.bulk(key);
@@ -864,6 +890,7 @@ pub fn zmpop(ctx: &mut Ctx, args: &[&[u8]]) {
         return;
     };
     if let Ok(false) = mpop_serve(ctx, &p) {
+        ctx.propagate_nothing();
         ctx.out().null_array();
     }
 }
@@ -878,6 +905,7 @@ fn bpop(ctx: &mut Ctx, args: &[&[u8]], max: bool) {
             Err(()) => return,
             Ok(None) => continue,
             Ok(Some(items)) => {
+                propagate_pop(ctx, key, max, None);
                 let out = ctx.out();
                 out.array(3);
                 out.bulk(key);
@@ -887,6 +915,8 @@ fn bpop(ctx: &mut Ctx, args: &[&[u8]], max: bool) {
             }
         }
     }
+    // Not served (parked, or answered nil inside EXEC): no effect.
+    ctx.propagate_nothing();
     super::block_client(ctx, keys, deadline);
 }
 
@@ -908,6 +938,7 @@ pub fn bzmpop(ctx: &mut Ctx, args: &[&[u8]]) {
     };
     if let Ok(false) = mpop_serve(ctx, &p) {
         let keys = p.keys.clone();
+        ctx.propagate_nothing();
         super::block_client(ctx, &keys, deadline);
     }
 }
