@@ -242,7 +242,10 @@ def write_load(s, stop_after: float):
     state = {"acked": 0, "error": None}
 
     def run():
-        c = client(s)
+        # No retries: a command is counted only once its reply arrived.
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
+        c = redis.Redis(host="127.0.0.1", port=s.port, socket_timeout=10, retry=Retry(NoBackoff(), 0))
         deadline = time.time() + stop_after
         try:
             while time.time() < deadline:
@@ -349,6 +352,21 @@ def test_corruption_in_the_middle_stops_startup(server_factory, kind):
     assert f"Bad file format reading the append only file {f.name}" in log
     if kind == "shoal":
         assert "offset" in log.split("Bad file format")[1]
+
+
+@pytest.mark.parametrize("kind", ["redis", "shoal"])
+@pytest.mark.parametrize("text,error", [
+    ("", "Found an empty AOF manifest"),
+    ("file a seq 1\n", "Invalid AOF manifest file format"),
+    ("file a.base seq 1 type b\n", "Unable to obtain the AOF file a.base length. stat: No such file or directory"),
+])
+def test_bad_manifest_stops_startup(server_factory, kind, text, error):
+    s = servers.Server(kind, AOF_ON)
+    server_factory.started.append(s)
+    (s.dir / "appendonlydir").mkdir()
+    (s.dir / "appendonlydir" / MANIFEST).write_text(text)
+    refuses_to_start(s)
+    assert error in s.log()
 
 
 # ---------------------------------------------------------------- rewrite
@@ -476,6 +494,91 @@ def test_manifest_sequence_across_off_and_on(server_factory, kind):
     c.set("b", "2")
     restart(s, *AOF_ON)
     assert client(s).mget("a", "b") == [b"1", b"2"]
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize("kind", ["redis", "shoal"])
+def test_write_errors_refuse_writes(server_factory, kind):
+    s = server_factory.start(kind, *AOF_ON)
+    c = client(s)
+    c.set("a", "1")
+    # The next incr file is /dev/full: every write to it fails with ENOSPC.
+    os.symlink("/dev/full", aof_dir(s) / "appendonly.aof.2.incr.aof")
+    c.execute_command("BGREWRITEAOF")
+    wait_rewrite_done(s)
+    c.set("b", "2")  # accepted: the failure is only seen when writing it out
+    deadline = time.time() + 5
+    while info(s)["aof_last_write_status"] != "err" and time.time() < deadline:
+        time.sleep(0.05)
+    with pytest.raises(redis.ResponseError, match="Errors writing to the AOF file: No space left on device"):
+        c.set("c", "3")
+    assert c.get("a") == b"1"
+    assert info(s)["aof_last_write_status"] == "err"
+
+
+@pytest.mark.skipif(CHECK_AOF is None, reason="needs redis-check-aof")
+def test_timestamp_annotations(server_factory):
+    s = server_factory.start("shoal", *AOF_ON, "--aof-timestamp-enabled", "yes")
+    c = client(s)
+    c.set("a", "1")
+    time.sleep(1.05)
+    c.set("b", "2")
+    s.stop()
+    text = last_incr(s).read_bytes()
+    assert text.startswith(b"#TS:") and text.count(b"#TS:") == 2
+    check = subprocess.run([CHECK_AOF, str(aof_dir(s) / MANIFEST)], capture_output=True, text=True, timeout=30)
+    assert check.returncode == 0, check.stdout
+    r = new_server(server_factory, "redis", *AOF_ON, files_from=aof_dir(s))
+    r.start()
+    assert client(r).mget("a", "b") == [b"1", b"2"]
+    s.start()
+    assert client(s).mget("a", "b") == [b"1", b"2"]
+
+
+@pytest.mark.parametrize("master_kind", ["redis", "shoal"])
+def test_replica_restarts_its_aof_after_full_sync(server_factory, master_kind):
+    m = server_factory.start(master_kind, "--repl-diskless-sync-delay", "0")
+    for i in range(100):
+        client(m).set(f"m{i}", i)
+    s = server_factory.start("shoal", *AOF_ON)
+    client(s).set("old", "1")
+    client(s).replicaof("127.0.0.1", m.port)
+    deadline = time.time() + 10
+    while client(s).info("replication").get("master_link_status") != "up" and time.time() < deadline:
+        time.sleep(0.05)
+    wait_rewrite_done(s)
+    client(m).set("after", "sync")
+    while client(s).get("after") is None and time.time() < deadline:
+        time.sleep(0.02)
+    want = dataset(s)
+    assert (0, b"old") not in want and len(want) == 101
+    s.stop()
+    s.start()
+    assert dataset(s) == want
+
+
+BENCH = shutil.which("redis-benchmark")
+
+
+@pytest.mark.skipif(BENCH is None, reason="needs redis-benchmark")
+@pytest.mark.parametrize("preamble", ["yes", "no"])
+def test_auto_rewrites_under_load_keep_the_digest(server_factory, preamble):
+    """Many automatic rewrites while 20 clients write; Redis loads the result."""
+    args = (*AOF_ON, "--aof-use-rdb-preamble", preamble, "--auto-aof-rewrite-min-size", "256kb",
+            "--auto-aof-rewrite-percentage", "50", "--enable-debug-command", "yes")
+    s = server_factory.start("shoal", *args)
+    subprocess.run([BENCH, "-p", str(s.port), "-t", "set,lpush,incr,sadd,hset,zadd,spop,lpop",
+                    "-r", "20000", "-n", "40000", "-P", "8", "-c", "20", "-q"],
+                   capture_output=True, timeout=60, check=True)
+    wait_rewrite_done(s)
+    assert info(s)["aof_rewrites"] >= 3
+    digest = client(s).execute_command("DEBUG", "DIGEST")
+    s.stop()
+    r = new_server(server_factory, "redis", *AOF_ON, "--enable-debug-command", "yes", files_from=aof_dir(s))
+    r.start()
+    assert client(r).execute_command("DEBUG", "DIGEST") == digest
+    s.start()
+    assert client(s).execute_command("DEBUG", "DIGEST") == digest
 
 
 def test_info_fields_match_redis_names(server_factory):

@@ -447,6 +447,42 @@ def test_xadd_ids_and_trimming(nodes):
     ])
 
 
+def test_stream_edge_cases(nodes):
+    compare(nodes, [
+        ("CONFIG", "SET", "stream-node-max-entries", "2"),
+        ("XADD", "e", "1-1", "f", "v"),
+        ("XADD", "e", "2-1", "f", "v"),
+        ("XADD", "e", "3-1", "f", "v"),
+        ("XADD", "e", "MAXLEN", "~", "0", "4-1", "f", "v"),
+        ("XADD", "e", "MAXLEN", "~", "0", "5-1", "f", "v"),
+        ("XLEN", "e"),
+        ("XADD", "e", "6-1", "f", "v"),
+        ("XADD", "e", "7-1", "f", "v"),
+        ("XTRIM", "e", "MINID", "~", "99-0"),
+        ("XTRIM", "e", "MINID", "~", "99-0"),
+        ("XINFO", "STREAM", "e"),
+        ("XADD", "a", "1-1", "f", "v"),
+        ("XADD", "b", "1-1", "f", "v"),
+        ("XADD", "b", "2-1", "f", "v"),
+        ("XGROUP", "CREATE", "a", "g", "0"),
+        ("XGROUP", "CREATE", "b", "g", "0"),
+        ("XREADGROUP", "GROUP", "g", "c", "STREAMS", "a", "b", ">", ">"),
+        ("XREADGROUP", "GROUP", "g", "n", "NOACK", "STREAMS", "a", "b", ">", ">"),
+        ("XADD", "a", "5-1", "f", "v"),
+        ("XADD", "b", "5-1", "f", "v"),
+        ("XREADGROUP", "GROUP", "g", "n", "NOACK", "COUNT", "1", "STREAMS", "a", "b", ">", ">"),
+        ("XREADGROUP", "GROUP", "g", "c", "COUNT", "0", "STREAMS", "a", "b", "0", ">"),
+        ("XDEL", "b", "1-1"),
+        ("XAUTOCLAIM", "b", "g", "z", "0", "0", "COUNT", "1"),
+        ("XAUTOCLAIM", "b", "g", "z", "0", "0", "COUNT", "5", "JUSTID"),
+        ("XCLAIM", "a", "g", "y", "0", "1-1", "IDLE", "5000"),
+        ("XPENDING", "a", "g"),
+        ("MULTI",),
+        ("XREADGROUP", "GROUP", "g", "q", "BLOCK", "0", "STREAMS", "a", ">"),
+        ("EXEC",),
+    ])
+
+
 def test_consumer_groups(nodes):
     compare(nodes, [
         ("XADD", "s", "1-1", "f", "v"),
@@ -548,6 +584,29 @@ def test_writes_that_change_nothing_propagate_nothing(nodes):
     ])
 
 
+def test_effects_inside_transactions_and_scripts(nodes):
+    compare(nodes, [
+        ("SADD", "one", "a"),
+        ("RPUSH", "l", "a", "b"),
+        ("MULTI",),
+        ("SET", "k", "v", "EX", "100"),
+        ("INCRBYFLOAT", "f", "1.5"),
+        ("SPOP", "one"),
+        ("BLPOP", "l", "0"),
+        ("BLPOP", "empty", "0"),
+        ("EXPIRE", "k", "50"),
+        ("EXEC",),
+        ("MULTI",),
+        ("GETEX", "k"),
+        ("EXPIRE", "missing", "10"),
+        ("EXEC",),
+        ("EVAL", "redis.call('set', KEYS[1], 'v', 'px', 100000); "
+                 "return redis.call('incrbyfloat', KEYS[2], '0.25')", "2", "k", "f"),
+        ("EVAL", "return redis.call('hincrbyfloat', KEYS[1], 'x', '2.5')", "1", "h"),
+        ("EVAL", "return redis.call('get', KEYS[1])", "1", "k"),
+    ])
+
+
 def test_restore_pfcount_sort(nodes):
     ref, sut = nodes
     payload = ref.call("DUMP", "__sync__").value
@@ -574,77 +633,120 @@ def test_restore_pfcount_sort(nodes):
     ])
 
 
-def test_redis_replica_of_shoal_gets_the_same_data(server_factory):
-    """A real redis-server replica of shoal ends with shoal's data."""
-    master = server_factory.start("shoal")
-    replica = server_factory.start("redis")
+# Commands whose effects are rewritten, for the end-to-end data checks.
+SCRIPT = [
+    ("SET", "s1", "v", "EX", "1000"),
+    ("SETEX", "s2", "1000", "v"),
+    ("SET", "f", "0.1"),
+    ("INCRBYFLOAT", "f", "0.2"),
+    ("HINCRBYFLOAT", "h", "x", "1.1"),
+    ("SET", "e", "v"),
+    ("EXPIRE", "e", "500"),
+    ("SADD", "set", *[str(i) for i in range(50)]),
+    ("SPOP", "set"),
+    ("SPOP", "set", "7"),
+    ("RPUSH", "l", "a", "b", "c", "d"),
+    ("BLPOP", "l", "0"),
+    ("BLMOVE", "l", "l2", "LEFT", "RIGHT", "0"),
+    ("ZADD", "z", "1", "a", "2", "b", "3", "c"),
+    ("BZPOPMAX", "z", "0"),
+    ("XADD", "st", "*", "f", "v"),
+    ("XADD", "st", "MAXLEN", "~", "1", "*", "f", "v"),
+    *[("XADD", "st", "MAXLEN", "~", "3", "LIMIT", "4", "*", "f", "v") for _ in range(12)],
+    ("XADD", "st", "MINID", "~", "0", "*", "f", "v"),
+    ("XTRIM", "st", "MAXLEN", "~", "2"),
+    ("XGROUP", "CREATE", "st", "g", "0"),
+    ("XREADGROUP", "GROUP", "g", "c", "COUNT", "2", "STREAMS", "st", ">"),
+    ("XREADGROUP", "GROUP", "g", "c2", "NOACK", "COUNT", "1", "STREAMS", "st", ">"),
+    ("XREADGROUP", "GROUP", "g", "c", "STREAMS", "st", ">"),
+    ("XCLAIM", "st", "g", "c3", "0", "0-1"),
+    ("XAUTOCLAIM", "st", "g", "c4", "0", "0", "COUNT", "1"),
+    ("XCLAIM", "st", "g", "c5", "0", "0-1", "LASTID", "99999999999999-0"),
+    ("RESTORE", "rk", "100000", "@payload"),
+    ("SET", "ng", "v", "GET", "NX"),
+    ("GETSET", "ng", "w"),
+    ("GETDEL", "ng"),
+    ("LMPOP", "1", "l2", "RIGHT", "COUNT", "3"),
+    ("ZADD", "z2", "1", "a", "2", "b"),
+    ("ZMPOP", "1", "z2", "MIN", "COUNT", "5"),
+    ("SORT", "set", "BY", "nosort", "STORE", "sorted"),
+    ("PFADD", "hll", "a", "b"),
+    ("PFCOUNT", "hll"),
+    ("GETEX", "s1", "PERSIST"),
+]
+
+
+def run_script(c):
+    c.call("SET", "src", "restored")
+    payload = c.call("DUMP", "src").value
+    for cmd in SCRIPT:
+        cmd = tuple(payload if a == "@payload" else a for a in cmd)
+        assert not c.call(*cmd).is_error, cmd
+
+
+def snapshot(c):
+    """Every key's type, content (streams: entries, groups, PELs with their
+    delivery times and counts) and absolute expiry time."""
+    keys = sorted(k.value for k in c.call("KEYS", "*").value)
+    out = {}
+    for k in keys:
+        t = c.call("TYPE", k).value
+        if t == b"string":
+            v = c.call("GET", k).value
+        elif t == b"hash":
+            v = sorted(x.value for x in c.call("HGETALL", k).value)
+        elif t == b"set":
+            v = sorted(x.value for x in c.call("SMEMBERS", k).value)
+        elif t == b"list":
+            v = [x.value for x in c.call("LRANGE", k, "0", "-1").value]
+        elif t == b"zset":
+            v = [x.value for x in c.call("ZRANGE", k, "0", "-1", "WITHSCORES").value]
+        else:
+            v = [c.call("XRANGE", k, "-", "+").to_py(),
+                 c.call("XINFO", "STREAM", k, "FULL").to_py()]
+            # Consumers' seen-times are local clocks, not replicated data.
+            for g in v[1][v[1].index(b"groups") + 1]:
+                for cons in g[g.index(b"consumers") + 1]:
+                    cons[cons.index(b"seen-time") + 1] = 0
+        out[k] = (t, v, c.call("PEXPIRETIME", k).value)
+    assert len(out) >= 13 and out[b"st"][0] == b"stream", out.keys()
+    return out
+
+
+@pytest.mark.parametrize("master_kind,replica_kind", [("shoal", "redis"), ("redis", "shoal")])
+def test_replica_gets_the_same_data(server_factory, master_kind, replica_kind):
+    """A real redis-server replica of shoal ends with shoal's data, and a
+    shoal replica of redis-server applies everything Redis propagates (the
+    rewritten forms: XCLAIM ... LASTID, XADD ... MAXLEN = n LIMIT m, ...)."""
+    master = server_factory.start(master_kind, "--stream-node-max-entries", "4")
+    replica = server_factory.start(replica_kind)
     m, r = master.conn(), replica.conn()
     r.call("REPLICAOF", "127.0.0.1", str(master.port))
     deadline = time.monotonic() + 20
     while b"master_link_status:up" not in r.call("INFO", "replication").value:
         assert time.monotonic() < deadline, "replica never synced"
         time.sleep(0.05)
-    script = [
-        ("SET", "s1", "v", "EX", "1000"),
-        ("SETEX", "s2", "1000", "v"),
-        ("SET", "f", "0.1"),
-        ("INCRBYFLOAT", "f", "0.2"),
-        ("HINCRBYFLOAT", "h", "x", "1.1"),
-        ("SET", "e", "v"),
-        ("EXPIRE", "e", "500"),
-        ("SADD", "set", *[str(i) for i in range(50)]),
-        ("SPOP", "set"),
-        ("SPOP", "set", "7"),
-        ("RPUSH", "l", "a", "b", "c", "d"),
-        ("BLPOP", "l", "0"),
-        ("BLMOVE", "l", "l2", "LEFT", "RIGHT", "0"),
-        ("ZADD", "z", "1", "a", "2", "b", "3", "c"),
-        ("BZPOPMAX", "z", "0"),
-        ("XADD", "st", "*", "f", "v"),
-        ("XADD", "st", "MAXLEN", "~", "1", "*", "f", "v"),
-        ("XGROUP", "CREATE", "st", "g", "0"),
-        ("XREADGROUP", "GROUP", "g", "c", "COUNT", "1", "STREAMS", "st", ">"),
-        ("XREADGROUP", "GROUP", "g", "c2", "NOACK", "STREAMS", "st", ">"),
-        ("XCLAIM", "st", "g", "c3", "0", "0-1"),
-        ("PFADD", "hll", "a", "b"),
-        ("PFCOUNT", "hll"),
-        ("GETEX", "s1", "PERSIST"),
-    ]
-    for cmd in script:
-        assert not m.call(*cmd).is_error, cmd
+    run_script(m)
     m.call("SET", "__done__", "1")
     deadline = time.monotonic() + 20
     while r.call("GET", "__done__").value != b"1":
         assert time.monotonic() < deadline, "replica never caught up"
         time.sleep(0.05)
+    assert snapshot(r) == snapshot(m)
 
-    def snapshot(c):
-        keys = sorted(k.value for k in c.call("KEYS", "*").value)
-        out = {}
-        for k in keys:
-            t = c.call("TYPE", k).value
-            if t == b"string":
-                v = c.call("GET", k).value
-            elif t == b"hash":
-                v = sorted(x.value for x in c.call("HGETALL", k).value)
-            elif t == b"set":
-                v = sorted(x.value for x in c.call("SMEMBERS", k).value)
-            elif t == b"list":
-                v = [x.value for x in c.call("LRANGE", k, "0", "-1").value]
-            elif t == b"zset":
-                v = [x.value for x in c.call("ZRANGE", k, "0", "-1", "WITHSCORES").value]
-            else:
-                v = [c.call("XRANGE", k, "-", "+").to_py(),
-                     c.call("XINFO", "STREAM", k, "FULL").to_py()]
-            out[k] = (t, v, c.call("PEXPIRETIME", k).value)
-        return out
 
-    want, got = snapshot(m), snapshot(r)
-    # Consumers' seen-times are local clocks; everything else must be equal.
-    for snap in (want, got):
-        for k, (t, v, ttl) in snap.items():
-            if t == b"stream":
-                for g in v[1][v[1].index(b"groups") + 1]:
-                    for c in g[g.index(b"consumers") + 1]:
-                        c[c.index(b"seen-time") + 1] = 0
-    assert got == want
+def test_aof_replay_gets_the_same_data(server_factory):
+    """shoal's AOF (the same effects) replayed by shoal and by redis-server."""
+    s = server_factory.start("shoal", "--appendonly", "yes", "--stream-node-max-entries", "4")
+    c = s.conn()
+    run_script(c)
+    want = snapshot(c)
+    c.close()
+    s.stop()
+    s.start()
+    c = s.conn()
+    assert snapshot(c) == want
+    c.close()
+    s.stop()
+    r = server_factory.start("redis", "--appendonly", "yes", "--dir", str(s.dir))
+    assert snapshot(r.conn()) == want

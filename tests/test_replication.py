@@ -176,6 +176,35 @@ def test_promoted_replica_lets_sibling_continue(server_factory, kinds):
     assert digest(sibling) == digest(first)
 
 
+@pytest.mark.parametrize("replica_kind", ["redis", "shoal"])
+def test_disk_based_full_sync(server_factory, replica_kind):
+    """repl-diskless-sync no: the snapshot goes through the RDB file."""
+    master = server_factory.start("shoal", *DEBUG, "--repl-diskless-sync", "no")
+    mixed_writes(master, tag="disk")
+    replica = server_factory.start(replica_kind, *DEBUG)
+    replicate(replica, master)
+    wait_link_up(replica)
+    client(master).set("after", 1)
+    wait_in_sync(master, replica)
+    assert digest(replica) == digest(master)
+    assert (master.dir / "dump.rdb").exists()
+
+
+def test_diskless_sync_waits_for_the_delay(server_factory):
+    """Replicas arriving within repl-diskless-sync-delay share one snapshot."""
+    master = server_factory.start("shoal", *DEBUG, "--repl-diskless-sync-delay", "1")
+    mixed_writes(master, tag="delay")
+    replicas = [server_factory.start(k, *DEBUG) for k in ("redis", "shoal")]
+    for r in replicas:
+        replicate(r, master)
+    for r in replicas:
+        wait_link_up(r)
+    wait_in_sync(master, *replicas)
+    assert all(digest(r) == digest(master) for r in replicas)
+    assert info(master, "stats")["sync_full"] == 2
+    assert not (master.dir / "dump.rdb").exists()
+
+
 def test_chained_replicas(server_factory):
     master = server_factory.start("redis", *DEBUG, *FAST_SYNC)
     middle = server_factory.start("shoal", *DEBUG, *FAST_SYNC)

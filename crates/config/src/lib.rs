@@ -70,10 +70,11 @@
 //! `rdbcompression`, `rdbchecksum`), the AOF (`appendonly: bool`,
 //! `appendfsync: AppendFsync`, `appendfilename`, `appenddirname`,
 //! `aof_use_rdb_preamble`, `aof_load_truncated`, `aof_disable_auto_gc`,
-//! `auto_aof_rewrite_*`, `no_appendfsync_on_rewrite`), `enable-debug-command`,
+//! `aof_timestamp_enabled`, `auto_aof_rewrite_*`, `no_appendfsync_on_rewrite`),
+//! `enable-debug-command`,
 //! the LFU and HyperLogLog tunables. Parsed, validated and shown but not acted
 //! on yet (the server warns for each name in [`Config::unsupported_in_use`]):
-//! `aof_timestamp_enabled`, `aof_rewrite_incremental_fsync`, replication (`replicaof: Option<ReplicaOf>`, `masterauth`,
+//! `aof_rewrite_incremental_fsync`, replication (`replicaof: Option<ReplicaOf>`, `masterauth`,
 //! `masteruser`), cluster (`cluster_enabled: bool`, `cluster_config_file:
 //! String`, `cluster_node_timeout: u64`, the other `cluster_*`), the file-only
 //! `rename_command`, `user`, `loadmodule`, and everything else.

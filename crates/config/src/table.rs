@@ -354,7 +354,7 @@ directives! {
         aof_disable_auto_gc: bool = "aof-disable-auto-gc", Kind::Bool, "no", M | Y;
         aof_load_truncated: bool = "aof-load-truncated", Kind::Bool, "yes", M | Y;
         aof_rewrite_incremental_fsync: bool = "aof-rewrite-incremental-fsync", Kind::Bool, "yes", M;
-        aof_timestamp_enabled: bool = "aof-timestamp-enabled", Kind::Bool, "no", M;
+        aof_timestamp_enabled: bool = "aof-timestamp-enabled", Kind::Bool, "no", M | Y;
         aof_use_rdb_preamble: bool = "aof-use-rdb-preamble", Kind::Bool, "yes", M | Y;
         aof_rewrite_cpulist: String = "aof_rewrite_cpulist", NSTR, "", I;
         /// `appenddirname`: the AOF directory inside `dir`.

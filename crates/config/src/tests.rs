@@ -179,7 +179,7 @@ fn implemented_flags() {
         assert!(Config::is_implemented(n), "{n}");
     }
     for n in [
-        "aof-timestamp-enabled",
+        "aof-rewrite-incremental-fsync",
         "replicaof",
         "slaveof",
         "masterauth",
@@ -884,10 +884,10 @@ fn set_protected_dir() {
 
 #[test]
 fn unsupported_in_use_lists_set_unimplemented() {
-    let cfg = text("port 7000\nappendonly yes\naof-timestamp-enabled yes\nappendfsync everysec\ncluster-enabled yes\nsave \"\"\nrename-command FLUSHALL \"\"\nlist-max-ziplist-entries 5\nmaxmemory 1mb\n");
+    let cfg = text("port 7000\nappendonly yes\naof-rewrite-incremental-fsync no\nappendfsync everysec\ncluster-enabled yes\nsave \"\"\nrename-command FLUSHALL \"\"\nlist-max-ziplist-entries 5\nmaxmemory 1mb\n");
     assert_eq!(
         cfg.unsupported_in_use(),
-        ["aof-timestamp-enabled", "cluster-enabled", "rename-command"]
+        ["aof-rewrite-incremental-fsync", "cluster-enabled", "rename-command"]
     );
     assert!(Config::default().unsupported_in_use().is_empty());
     assert_eq!(text("slaveof 127.0.0.1 6379\n").unsupported_in_use(), ["replicaof"]);

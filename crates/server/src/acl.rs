@@ -57,7 +57,7 @@ pub struct CmdIndex {
     parent: Vec<Option<usize>>,
     subs: Vec<Vec<usize>>,
     cats: Vec<u32>,
-    by_name: HashMap<&'static str, usize>,
+    by_name: HashMap<&'static str, usize, foldhash::fast::RandomState>,
     top: Vec<usize>,
 }
 
@@ -100,7 +100,7 @@ pub fn index() -> &'static CmdIndex {
             parent: Vec::new(),
             subs: Vec::new(),
             cats: Vec::new(),
-            by_name: HashMap::new(),
+            by_name: HashMap::default(),
             top: Vec::new(),
         };
         let add = |ix: &mut CmdIndex, spec: &'static CommandSpec, parent: Option<usize>| {
@@ -820,7 +820,8 @@ impl User {
         let Some(id) = index().id_of(spec) else {
             return Ok(());
         };
-        let keys = if spec.has(flag::PUBSUB) {
+        let all_keys = self.root.allkeys && self.selectors.iter().all(|s| s.allkeys);
+        let keys = if spec.has(flag::PUBSUB) || all_keys {
             Vec::new()
         } else {
             let positions = spec.all_key_positions(args).unwrap_or_default();

@@ -54,6 +54,10 @@ pub struct Aof {
     /// Written but not fsynced yet.
     unsynced: bool,
     last_fsync: Instant,
+    /// `aof-timestamp-enabled` (refreshed every loop turn), and the second of
+    /// the last `#TS:` annotation written.
+    timestamps: bool,
+    last_ts: i64,
 }
 
 impl Aof {
@@ -66,11 +70,22 @@ impl Aof {
             len,
             unsynced: false,
             last_fsync: Instant::now(),
+            timestamps: false,
+            last_ts: 0,
         }
     }
 
     /// Appends one effect (`db` None: MULTI/EXEC, which need no SELECT).
     pub fn feed(&mut self, db: Option<usize>, argv: &[Vec<u8>]) {
+        if self.timestamps {
+            // `#TS:<unix seconds>` before the first effect of each second,
+            // as Redis writes it (loaders skip `#` lines).
+            let now = unix_ms() / 1000;
+            if now > self.last_ts {
+                self.last_ts = now;
+                self.buf.extend_from_slice(format!("#TS:{now}\r\n").as_bytes());
+            }
+        }
         crate::propagate::encode_for_stream(&mut self.buf, &mut self.selected, db, argv);
     }
 
@@ -162,6 +177,8 @@ pub struct AofState {
     pub consecutive_failures: u64,
     last_failure: Option<Instant>,
     pub last_write_ok: bool,
+    /// The error of the last failed write (strerror text).
+    last_write_error: String,
     /// Size of the BASE file and of INCR files other than the open one.
     base_file_size: u64,
     other_incr_size: u64,
@@ -185,6 +202,7 @@ impl Default for AofState {
             consecutive_failures: 0,
             last_failure: None,
             last_write_ok: true,
+            last_write_error: String::new(),
             base_file_size: 0,
             other_incr_size: 0,
             rewrite_base_size: 0,
@@ -275,10 +293,20 @@ fn open_append(path: &str) -> std::io::Result<File> {
 // ---------------------------------------------------------------------------
 // Writing
 
-/// Whether replies must wait: effects not yet written to the AOF.
+/// Whether replies must wait: effects not yet written to the AOF. (Not
+/// while writing fails: writes are refused then, reads still answered.)
 #[inline]
 pub fn holds_replies(srv: &Server) -> bool {
-    srv.aof.as_ref().is_some_and(|a| !a.buf.is_empty())
+    srv.aof.as_ref().is_some_and(|a| !a.buf.is_empty()) && srv.aof_state.last_write_ok
+}
+
+/// An I/O error as C's strerror says it ("No space left on device").
+fn io_error_text(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
 }
 
 /// Event-loop hook, right before replies are written: writes the buffer and
@@ -290,6 +318,7 @@ pub fn before_sleep(srv: &mut Server) {
     let Some(aof) = aof.as_mut() else {
         return;
     };
+    aof.timestamps = config.aof_timestamp_enabled;
     match aof.write_buffer() {
         Ok(_) => {
             if !aof_state.last_write_ok {
@@ -298,10 +327,12 @@ pub fn before_sleep(srv: &mut Server) {
             aof_state.last_write_ok = true;
         }
         Err(e) => {
+            let text = io_error_text(&e);
             if aof_state.last_write_ok {
-                warning!("Error writing to the AOF file: {e}");
+                warning!("Error writing to the AOF file: {text}");
             }
             aof_state.last_write_ok = false;
+            aof_state.last_write_error = text;
             if config.appendfsync == AppendFsync::Always {
                 warning!("Can't recover from AOF write error when the AOF fsync policy is 'always'. Exiting...");
                 std::process::exit(1);
@@ -498,7 +529,7 @@ fn load_one(srv: &mut Server, name: &str, base: bool, last: bool) -> Loaded {
     let data = match std::fs::read(&path) {
         Ok(d) => d,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            warning!("The append log file {name} doesn't exist: No such file or directory");
+            warning!("Unable to obtain the AOF file {name} length. stat: No such file or directory");
             return Loaded::Failed;
         }
         Err(e) => {
@@ -817,9 +848,12 @@ fn switch_incr(srv: &mut Server) -> Result<(), String> {
     notice!("Creating AOF incr file {name} on background rewrite");
     let old = srv.aof.replace(Aof::open(file, name, 0)).expect("AOF is on");
     srv.aof_state.other_incr_size += old.len;
+    // With `always`, replies of this turn go out once the new file's (empty)
+    // buffer is flushed: the old file's tail must be on disk before that.
+    let always = srv.config.appendfsync == AppendFsync::Always;
     match srv.aof_state.fsync_thread() {
-        Some(t) => t.submit(old.file),
-        None => {
+        Some(t) if !always => t.submit(old.file),
+        _ => {
             let _ = old.file.sync_data();
         }
     }
@@ -1119,6 +1153,24 @@ pub fn config_changed(srv: &mut Server, in_exec: bool) -> Result<(), String> {
     Ok(())
 }
 
+/// The whole data set was replaced (a replica loaded its master's snapshot):
+/// the AOF no longer describes it, so it starts over with a new base, as
+/// Redis does (stop and start the AOF after a full sync).
+pub fn dataset_replaced(srv: &mut Server) {
+    if srv.aof.is_none() && !srv.aof_state.waiting_rewrite {
+        return;
+    }
+    notice!("Stopping and restarting the AOF: the data set was replaced");
+    srv.config.appendonly = false;
+    let _ = config_changed(srv, false);
+    srv.config.appendonly = true;
+    if config_changed(srv, false).is_err() {
+        warning!("Failed enabling the AOF after successful master synchronization! Trying it again in one second.");
+        srv.aof_state.waiting_rewrite = true;
+        srv.aof_state.rewrite_scheduled = true;
+    }
+}
+
 /// INFO fields: name and value.
 pub type InfoFields = Vec<(&'static str, String)>;
 
@@ -1173,6 +1225,21 @@ pub fn info_fields(srv: &Server) -> (InfoFields, InfoFields) {
         ]);
     }
     (v, extra)
+}
+
+/// While the AOF cannot be written, write commands (and PING) are refused
+/// as in Redis: the MISCONF error.
+pub fn write_error(srv: &Server) -> Option<String> {
+    let st = &srv.aof_state;
+    if st.last_write_ok && !fsync_failed(srv) {
+        return None;
+    }
+    let why = if st.last_write_ok {
+        "Input/output error"
+    } else {
+        st.last_write_error.as_str()
+    };
+    Some(format!("MISCONF Errors writing to the AOF file: {why}"))
 }
 
 /// Whether the last background fsync failed (reported as a write error).

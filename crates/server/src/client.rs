@@ -70,6 +70,8 @@ pub struct ClientState {
     pub replica: bool,
     /// The port a replica said it listens on (REPLCONF listening-port).
     pub replica_listening_port: u16,
+    /// The replica understands `$EOF:<mark>` payloads (REPLCONF capa eof).
+    pub replica_capa_eof: bool,
     /// This connection is our master's stream.
     pub master: bool,
 }
@@ -127,6 +129,7 @@ impl ClientState {
             effects: None,
             replica: false,
             replica_listening_port: 0,
+            replica_capa_eof: false,
             master: false,
         }
     }

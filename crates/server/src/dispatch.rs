@@ -211,6 +211,13 @@ fn run(srv: &mut Server, c: &mut ClientState, args: &[&[u8]]) {
         reject(srv, spec);
         return;
     }
+    if srv.aof.is_some() && !c.master && (spec.has(flag::WRITE) || spec.name == "ping") {
+        if let Some(e) = crate::aof::write_error(srv) {
+            c.out.error(&e);
+            reject(srv, spec);
+            return;
+        }
+    }
     let Some(handler) = spec.handler else {
         return;
     };
@@ -285,7 +292,12 @@ fn record_effects(srv: &mut Server, spec: &CommandSpec, c: &mut ClientState, arg
                 propagate(srv, c.db, args.iter().map(|a| a.to_vec()).collect(), Target::All);
             }
             None if matches!(spec.name, "publish" | "spublish") => {
-                propagate(srv, c.db, args.iter().map(|a| a.to_vec()).collect(), Target::ReplicasOnly);
+                propagate(
+                    srv,
+                    c.db,
+                    args.iter().map(|a| a.to_vec()).collect(),
+                    Target::ReplicasOnly,
+                );
             }
             None => {}
         }

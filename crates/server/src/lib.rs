@@ -20,8 +20,8 @@
 //! - [`aof`]: the append-only file.
 //! - [`replication`]: replication IDs, offsets, the backlog and the replica stream.
 
-pub mod aof;
 pub mod acl;
+pub mod aof;
 pub mod blocking;
 pub mod client;
 pub mod clock;

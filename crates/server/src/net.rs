@@ -233,7 +233,7 @@ impl EventLoop {
         let mut events = Events::with_capacity(1024);
         loop {
             let period = Duration::from_millis(1000 / srv.config.hz.clamp(1, 500) as u64);
-            let mut timeout = if !self.pending_reads.is_empty() || srv.snapshot.as_ref().is_some_and(|s| s.walking()) {
+            let mut timeout = if !self.pending_reads.is_empty() || crate::snapshot::wants_cpu(srv) {
                 Duration::ZERO
             } else {
                 period.saturating_sub(self.last_cron.elapsed())
@@ -524,7 +524,11 @@ impl EventLoop {
                 srv.clients.put_back(idx, c);
                 continue;
             }
-            let was_wait = c.state.blocked.as_ref().is_some_and(|b| b.args[0].eq_ignore_ascii_case(b"wait"));
+            let was_wait = c
+                .state
+                .blocked
+                .as_ref()
+                .is_some_and(|b| b.args[0].eq_ignore_ascii_case(b"wait"));
             unpark(srv, &mut c.state);
             if with_error {
                 srv.repl.waits.remove(&c.state.id);
@@ -596,7 +600,10 @@ impl EventLoop {
         if link.stream.set_nonblocking(true).is_err() {
             return;
         }
-        let addr = link.stream.peer_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
+        let addr = link
+            .stream
+            .peer_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
         let laddr = link.stream.local_addr().unwrap_or(addr);
         let stream = TcpStream::from_std(link.stream);
         let id = srv.next_client_id;

@@ -86,7 +86,12 @@ pub fn propagate_deletion(srv: &mut Server, db: usize, key: &[u8], lazy: bool) {
     if !active(srv) {
         return;
     }
-    propagate(srv, db, vec![deletion_command(lazy).to_vec(), key.to_vec()], Target::All);
+    propagate(
+        srv,
+        db,
+        vec![deletion_command(lazy).to_vec(), key.to_vec()],
+        Target::All,
+    );
 }
 
 fn deletion_command(lazy: bool) -> &'static [u8] {
@@ -169,7 +174,12 @@ mod tests {
     fn select_only_when_the_database_changes() {
         let mut out = Vec::new();
         let mut selected = None;
-        encode_for_stream(&mut out, &mut selected, Some(0), &[b"SET".to_vec(), b"k".to_vec(), b"v".to_vec()]);
+        encode_for_stream(
+            &mut out,
+            &mut selected,
+            Some(0),
+            &[b"SET".to_vec(), b"k".to_vec(), b"v".to_vec()],
+        );
         encode_for_stream(&mut out, &mut selected, Some(0), &[b"DEL".to_vec(), b"k".to_vec()]);
         encode_for_stream(&mut out, &mut selected, None, &[b"MULTI".to_vec()]);
         encode_for_stream(&mut out, &mut selected, Some(3), &[b"DEL".to_vec(), b"k".to_vec()]);

@@ -103,6 +103,8 @@ pub struct Replication {
     pub master: Option<MasterLink>,
     /// REPLCONF ACK messages for our master (answers to GETACK).
     pub ack_to_master: Vec<Vec<u8>>,
+    /// The end mark of the diskless payload being streamed.
+    pub eof_mark: String,
 }
 
 impl Replication {
@@ -124,6 +126,7 @@ impl Replication {
             no_replicas_since_ms: 0,
             master: None,
             ack_to_master: Vec::new(),
+            eof_mark: String::new(),
         }
     }
 
@@ -239,6 +242,12 @@ pub enum SyncState {
     WaitSnapshotEnd,
     /// The RDB file is being sent.
     SendingRdb { file: std::fs::File, remaining: u64 },
+    /// A diskless payload was sent; the stream starts at the replica's first
+    /// ACK, so its end-of-payload mark is the last thing it reads before.
+    WaitAck,
+    /// Acknowledged: its pending stream goes out when the event loop next
+    /// flushes (the ACK arrives while its connection is busy running it).
+    Activating,
     /// Receives the stream as it is produced.
     Online,
 }
@@ -252,13 +261,19 @@ pub struct ReplicaLink {
     pub ack_ms: i64,
     /// Stream bytes produced while the replica's snapshot was prepared and sent.
     pub pending: Vec<u8>,
+    /// Understands `$EOF:` payloads.
+    pub capa_eof: bool,
+    /// Its snapshot streams straight to the socket (no file).
+    pub diskless: bool,
+    /// When it started waiting for a snapshot (repl-diskless-sync-delay).
+    pub waiting_since_ms: i64,
 }
 
 impl ReplicaLink {
     fn state_name(&self) -> &'static str {
         match self.state {
             SyncState::WaitSnapshotStart | SyncState::WaitSnapshotEnd => "wait_bgsave",
-            SyncState::SendingRdb { .. } => "send_bulk",
+            SyncState::SendingRdb { .. } | SyncState::WaitAck | SyncState::Activating => "send_bulk",
             SyncState::Online => "online",
         }
     }
@@ -302,7 +317,9 @@ fn distribute(srv: &mut Server) {
     for r in srv.repl.replicas.iter_mut() {
         match r.state {
             SyncState::Online => online.push(r.client_id),
-            SyncState::WaitSnapshotEnd | SyncState::SendingRdb { .. } => r.pending.extend_from_slice(&data),
+            SyncState::WaitSnapshotEnd | SyncState::SendingRdb { .. } | SyncState::WaitAck | SyncState::Activating => {
+                r.pending.extend_from_slice(&data)
+            }
             SyncState::WaitSnapshotStart => {}
         }
     }
@@ -346,6 +363,9 @@ pub fn attach_replica(srv: &mut Server, c: &mut crate::client::ClientState, psyn
                     ack_offset: offset - 1,
                     ack_ms: unix_ms(),
                     pending: Vec::new(),
+                    capa_eof: c.replica_capa_eof,
+                    diskless: false,
+                    waiting_since_ms: 0,
                 });
                 return reply;
             }
@@ -364,6 +384,9 @@ pub fn attach_replica(srv: &mut Server, c: &mut crate::client::ClientState, psyn
         ack_offset: 0,
         ack_ms: unix_ms(),
         pending: Vec::new(),
+        capa_eof: c.replica_capa_eof,
+        diskless: false,
+        waiting_since_ms: unix_ms(),
     });
     let started = start_snapshot_for_waiting(srv, Some(c.id));
     match started {
@@ -375,19 +398,37 @@ pub fn attach_replica(srv: &mut Server, c: &mut crate::client::ClientState, psyn
 
 /// Starts a snapshot for replicas waiting for one, if none is running. The
 /// +FULLRESYNC line goes to each (for `current`, the running client, it is
-/// returned instead).
+/// returned instead). With repl-diskless-sync the RDB streams to the replicas'
+/// connections after repl-diskless-sync-delay, otherwise it goes through
+/// the RDB file.
 pub fn start_snapshot_for_waiting(srv: &mut Server, current: Option<u64>) -> Option<String> {
-    if srv.snapshot.is_some()
-        || !srv
-            .repl
-            .replicas
-            .iter()
-            .any(|r| matches!(r.state, SyncState::WaitSnapshotStart))
-    {
+    let waiting: Vec<&ReplicaLink> = srv
+        .repl
+        .replicas
+        .iter()
+        .filter(|r| matches!(r.state, SyncState::WaitSnapshotStart))
+        .collect();
+    if srv.snapshot.is_some() || waiting.is_empty() {
         return None;
     }
+    let diskless = srv.config.repl_diskless_sync && waiting.iter().all(|r| r.capa_eof);
+    if diskless {
+        let oldest = waiting.iter().map(|r| r.waiting_since_ms).min().unwrap_or(0);
+        let max = srv.config.repl_diskless_sync_max_replicas as usize;
+        let enough = max > 0 && waiting.len() >= max;
+        if !enough && unix_ms() - oldest < srv.config.repl_diskless_sync_delay as i64 * 1000 {
+            return None;
+        }
+    }
     distribute(srv);
-    if let Err(e) = crate::snapshot::start_bgsave(srv) {
+    let mut payload_header = String::new();
+    if diskless {
+        let mark = random_replid(srv);
+        payload_header = format!("$EOF:{mark}\r\n");
+        srv.repl.eof_mark = mark;
+        srv.snapshot = Some(crate::snapshot::Snapshot::start_stream(srv));
+        notice!("Starting BGSAVE for SYNC with target: replicas sockets");
+    } else if let Err(e) = crate::snapshot::start_bgsave(srv) {
         warning!("Can't start the snapshot for replicas: {e}");
         let ids: Vec<u64> = srv
             .repl
@@ -400,16 +441,21 @@ pub fn start_snapshot_for_waiting(srv: &mut Server, current: Option<u64>) -> Opt
             drop_replica(srv, id);
         }
         return None;
+    } else {
+        notice!("Starting BGSAVE for SYNC with target: disk");
     }
-    notice!("Starting BGSAVE for SYNC with target: disk");
     // The replicas' stream starts here: make it say which database it is in.
     srv.repl.selected = None;
-    let line = format!("+FULLRESYNC {} {}\r\n", srv.repl.replid, srv.repl.master_repl_offset);
+    let line = format!(
+        "+FULLRESYNC {} {}\r\n{payload_header}",
+        srv.repl.replid, srv.repl.master_repl_offset
+    );
     let mut current_reply = None;
     let mut others = Vec::new();
     for r in srv.repl.replicas.iter_mut() {
         if matches!(r.state, SyncState::WaitSnapshotStart) {
             r.state = SyncState::WaitSnapshotEnd;
+            r.diskless = diskless;
             r.pending.clear();
             if Some(r.client_id) == current {
                 current_reply = Some(line.clone());
@@ -422,6 +468,60 @@ pub fn start_snapshot_for_waiting(srv: &mut Server, current: Option<u64>) -> Opt
         send_to_client(srv, id, line.as_bytes());
     }
     current_reply
+}
+
+/// Replicas receiving a diskless snapshot.
+fn streaming_targets(srv: &Server) -> Vec<u64> {
+    srv.repl
+        .replicas
+        .iter()
+        .filter(|r| r.diskless && matches!(r.state, SyncState::WaitSnapshotEnd))
+        .map(|r| r.client_id)
+        .collect()
+}
+
+/// Whether a diskless snapshot should pause: a receiving replica has not
+/// drained what it was given yet.
+pub fn stream_backed_up(srv: &Server) -> bool {
+    srv.repl.replicas.iter().any(|r| {
+        r.diskless
+            && matches!(r.state, SyncState::WaitSnapshotEnd)
+            && srv
+                .clients
+                .index_of(r.client_id)
+                .and_then(|i| srv.clients.get(i))
+                .is_some_and(|c| c.state.pending_output() > 4 << 20)
+    })
+}
+
+/// Hands diskless snapshot bytes to the replicas receiving them.
+pub fn deliver_snapshot(srv: &mut Server, chunks: Vec<Vec<u8>>) {
+    if chunks.is_empty() {
+        return;
+    }
+    for id in streaming_targets(srv) {
+        for c in &chunks {
+            send_to_client(srv, id, c);
+        }
+    }
+}
+
+/// A diskless snapshot ended: the end mark follows the payload, and each
+/// replica goes online at its first ACK.
+pub fn stream_done(srv: &mut Server, ok: bool) {
+    let mark = std::mem::take(&mut srv.repl.eof_mark);
+    for id in streaming_targets(srv) {
+        if !ok {
+            drop_replica(srv, id);
+            continue;
+        }
+        send_to_client(srv, id, mark.as_bytes());
+        if let Some(r) = srv.repl.replicas.iter_mut().find(|r| r.client_id == id) {
+            r.state = SyncState::WaitAck;
+        }
+        notice!("Streamed RDB transfer with replica succeeded (socket). Waiting for REPLCONF ACK from replica to enable streaming");
+    }
+    start_snapshot_for_waiting(srv, None);
 }
 
 /// Forgets a replica (its connection closed or is being closed).
@@ -519,6 +619,9 @@ pub fn replica_ack(srv: &mut Server, client_id: u64, offset: i64) {
     if let Some(r) = srv.repl.replicas.iter_mut().find(|r| r.client_id == client_id) {
         r.ack_offset = r.ack_offset.max(offset);
         r.ack_ms = unix_ms();
+        if matches!(r.state, SyncState::WaitAck) {
+            r.state = SyncState::Activating;
+        }
     }
     check_waits(srv);
 }
@@ -557,10 +660,35 @@ pub fn before_sleep(srv: &mut Server) {
     if srv.repl.getack_requested {
         srv.repl.getack_requested = false;
         if srv.repl.replicas.iter().any(|r| matches!(r.state, SyncState::Online)) {
-            srv.repl.feed(None, &[b"REPLCONF".to_vec(), b"GETACK".to_vec(), b"*".to_vec()]);
+            srv.repl
+                .feed(None, &[b"REPLCONF".to_vec(), b"GETACK".to_vec(), b"*".to_vec()]);
         }
     }
     distribute(srv);
+    let activating: Vec<u64> = srv
+        .repl
+        .replicas
+        .iter()
+        .filter(|r| matches!(r.state, SyncState::Activating))
+        .map(|r| r.client_id)
+        .collect();
+    for id in activating {
+        if let Some(r) = srv.repl.replicas.iter_mut().find(|r| r.client_id == id) {
+            r.state = SyncState::Online;
+            let pending = std::mem::take(&mut r.pending);
+            send_to_client(srv, id, &pending);
+            notice!("Synchronization with replica succeeded");
+        }
+    }
+    if srv.snapshot.is_none()
+        && srv
+            .repl
+            .replicas
+            .iter()
+            .any(|r| matches!(r.state, SyncState::WaitSnapshotStart))
+    {
+        start_snapshot_for_waiting(srv, None);
+    }
     if !srv.repl.ack_to_master.is_empty() {
         let acks = std::mem::take(&mut srv.repl.ack_to_master);
         if let Some(id) = srv.repl.master.as_ref().and_then(|l| l.client_id) {
@@ -569,7 +697,12 @@ pub fn before_sleep(srv: &mut Server) {
             }
         }
     }
-    if srv.repl.replicas.iter().any(|r| matches!(r.state, SyncState::SendingRdb { .. })) {
+    if srv
+        .repl
+        .replicas
+        .iter()
+        .any(|r| matches!(r.state, SyncState::SendingRdb { .. }))
+    {
         send_rdb_chunks(srv);
     }
 }
@@ -624,7 +757,10 @@ pub fn cron(srv: &mut Server) {
         && ttl > 0
         && now - srv.repl.no_replicas_since_ms > ttl
     {
-        notice!("Replication backlog freed after {} seconds without connected replicas.", ttl / 1000);
+        notice!(
+            "Replication backlog freed after {} seconds without connected replicas.",
+            ttl / 1000
+        );
         srv.repl.backlog = None;
         let id = random_replid(srv);
         srv.repl.shift_replid(id);
@@ -832,11 +968,9 @@ fn replica_cron(srv: &mut Server, now: i64) {
                 transfer: link.transfer.clone(),
             };
             link.sync = Some(SyncJob { cancel, rx });
-            let spawned = std::thread::Builder::new()
-                .name("repl-sync".into())
-                .spawn(move || {
-                    let _ = tx.send(sync_with_master(params));
-                });
+            let spawned = std::thread::Builder::new().name("repl-sync".into()).spawn(move || {
+                let _ = tx.send(sync_with_master(params));
+            });
             if spawned.is_err() {
                 link.sync = None;
                 link.state = LinkState::Connect;
@@ -928,6 +1062,7 @@ pub fn poll_sync(srv: &mut Server) -> Option<Adopt> {
                 drop_replica(srv, id);
             }
             notice!("MASTER <-> REPLICA sync: Finished with success");
+            crate::aof::dataset_replaced(srv);
             Some(Adopt { stream, leftover })
         }
     }
@@ -998,7 +1133,9 @@ impl LinkReader {
         loop {
             if let Some(i) = self.buf.iter().position(|&b| b == b'\n') {
                 let line: Vec<u8> = self.buf.drain(..=i).collect();
-                let text = String::from_utf8_lossy(&line).trim_end_matches(['\r', '\n']).to_string();
+                let text = String::from_utf8_lossy(&line)
+                    .trim_end_matches(['\r', '\n'])
+                    .to_string();
                 return Ok(text);
             }
             if self.buf.len() > 64 * 1024 {
@@ -1039,16 +1176,18 @@ fn sync_with_master(p: SyncParams) -> Result<SyncOutcome, String> {
     let stream = std::net::TcpStream::connect_timeout(&addr, p.timeout.min(std::time::Duration::from_secs(10)))
         .map_err(|e| format!("Error condition on socket for SYNC: {e}"))?;
     let _ = stream.set_nodelay(true);
-    stream
-        .set_read_timeout(Some(p.timeout))
-        .map_err(|e| e.to_string())?;
+    stream.set_read_timeout(Some(p.timeout)).map_err(|e| e.to_string())?;
     let mut r = LinkReader {
         stream,
         buf: Vec::new(),
         cancel: p.cancel.clone(),
     };
     let pong = r.command(&["PING"])?;
-    if pong.starts_with('-') && !pong.starts_with("-NOAUTH") && !pong.starts_with("-NOPERM") && !pong.starts_with("-ERR operation not permitted") {
+    if pong.starts_with('-')
+        && !pong.starts_with("-NOAUTH")
+        && !pong.starts_with("-NOPERM")
+        && !pong.starts_with("-ERR operation not permitted")
+    {
         return Err(format!("Error reply to PING from master: '{pong}'"));
     }
     if let Some((user, pass)) = &p.auth {
@@ -1090,7 +1229,8 @@ fn sync_with_master(p: SyncParams) -> Result<SyncOutcome, String> {
         return Err(format!("Bad protocol from MASTER, the first byte is not '$': {header}"));
     };
     let rdb_path = format!("temp-{}-{}.rdb", unix_ms(), std::process::id());
-    let mut file = std::fs::File::create(&rdb_path).map_err(|e| format!("Opening the temp file needed for MASTER <-> REPLICA synchronization: {e}"))?;
+    let mut file = std::fs::File::create(&rdb_path)
+        .map_err(|e| format!("Opening the temp file needed for MASTER <-> REPLICA synchronization: {e}"))?;
     let result = receive_payload(&mut r, spec, &mut file, &p.transfer);
     if let Err(e) = result.and_then(|_| file.sync_all().map_err(|e| e.to_string())) {
         let _ = std::fs::remove_file(&rdb_path);
@@ -1106,8 +1246,14 @@ fn sync_with_master(p: SyncParams) -> Result<SyncOutcome, String> {
     })
 }
 
-fn receive_payload(r: &mut LinkReader, spec: &str, file: &mut std::fs::File, transfer: &Transfer) -> Result<(), String> {
-    let write = |file: &mut std::fs::File, data: &[u8]| file.write_all(data).map_err(|e| format!("writing the RDB: {e}"));
+fn receive_payload(
+    r: &mut LinkReader,
+    spec: &str,
+    file: &mut std::fs::File,
+    transfer: &Transfer,
+) -> Result<(), String> {
+    let write =
+        |file: &mut std::fs::File, data: &[u8]| file.write_all(data).map_err(|e| format!("writing the RDB: {e}"));
     if let Some(mark) = spec.strip_prefix("EOF:") {
         let mark = mark.as_bytes().to_vec();
         if mark.len() != 40 {
@@ -1133,7 +1279,9 @@ fn receive_payload(r: &mut LinkReader, spec: &str, file: &mut std::fs::File, tra
             r.fill()?;
         }
     }
-    let mut left: u64 = spec.parse().map_err(|_| format!("bad bulk length from master: {spec}"))?;
+    let mut left: u64 = spec
+        .parse()
+        .map_err(|_| format!("bad bulk length from master: {spec}"))?;
     transfer.total.store(left as i64, Ordering::Relaxed);
     while left > 0 {
         if r.buf.is_empty() {
@@ -1177,12 +1325,19 @@ pub fn info_section(srv: &Server) -> String {
                 field("master_sync_total_bytes", total.to_string());
                 field("master_sync_read_bytes", read.to_string());
                 field("master_sync_left_bytes", (total - read).to_string());
-                let perc = if total > 0 { read as f64 * 100.0 / total as f64 } else { 0.0 };
+                let perc = if total > 0 {
+                    read as f64 * 100.0 / total as f64
+                } else {
+                    0.0
+                };
                 field("master_sync_perc", format!("{perc:.2}"));
                 field("master_sync_last_io_seconds_ago", "0".into());
             }
             if !up {
-                field("master_link_down_since_seconds", ((now - link.down_since_ms) / 1000).to_string());
+                field(
+                    "master_link_down_since_seconds",
+                    ((now - link.down_since_ms) / 1000).to_string(),
+                );
             }
             field("slave_priority", srv.config.replica_priority.to_string());
             field("slave_read_only", (srv.config.replica_read_only as u8).to_string());

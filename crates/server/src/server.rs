@@ -83,6 +83,10 @@ impl Clients {
         self.free.push(idx);
     }
 
+    pub fn get(&self, idx: usize) -> Option<&Client> {
+        self.slots.get(idx)?.as_deref()
+    }
+
     pub fn get_mut(&mut self, idx: usize) -> Option<&mut Client> {
         self.slots.get_mut(idx)?.as_deref_mut()
     }

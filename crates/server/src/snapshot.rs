@@ -33,6 +33,25 @@ pub enum Purpose {
     Bgsave,
     /// The base file of an AOF rewrite.
     AofRewrite,
+    /// Diskless full sync: the RDB goes straight to replicas' connections.
+    ReplicaStream,
+}
+
+/// Where serialized bytes go.
+enum Output {
+    /// A writer thread owns the file, the CRC64, the fsync and the rename.
+    File {
+        tx: Sender<Chunk>,
+        done: Receiver<Result<u64, String>>,
+    },
+    /// Chunks wait here for the engine to hand them to replica connections.
+    Stream {
+        ready: Vec<Vec<u8>>,
+        crc: u64,
+        checksum: bool,
+        bytes: u64,
+        finished: bool,
+    },
 }
 
 pub struct Snapshot {
@@ -43,8 +62,7 @@ pub struct Snapshot {
     buf: Vec<u8>,
     /// The database the last entry in the stream belongs to.
     stream_db: Option<usize>,
-    tx: Sender<Chunk>,
-    done: Receiver<Result<u64, String>>,
+    output: Output,
     access: Access,
     opts: Options,
     pub keys: u64,
@@ -69,6 +87,22 @@ impl Snapshot {
                 let _ = done_tx.send(result);
             })
             .map_err(|e| format!("Can't start the background save thread: {e}"))?;
+        Ok(Self::new(srv, purpose, Output::File { tx, done }))
+    }
+
+    /// Starts a snapshot whose bytes are handed out with [`Snapshot::take_ready`].
+    pub fn start_stream(srv: &Server) -> Snapshot {
+        let output = Output::Stream {
+            ready: Vec::new(),
+            crc: 0,
+            checksum: srv.config.rdbchecksum,
+            bytes: 0,
+            finished: false,
+        };
+        Self::new(srv, Purpose::ReplicaStream, output)
+    }
+
+    fn new(srv: &Server, purpose: Purpose, output: Output) -> Snapshot {
         let mut buf = Vec::with_capacity(1 << 16);
         let ctime = (crate::server::unix_ms() / 1000).to_string();
         let aux = [
@@ -76,7 +110,10 @@ impl Snapshot {
             ("redis-bits", b"64".to_vec()),
             ("ctime", ctime.into_bytes()),
             ("used-mem", srv.memory.used().to_string().into_bytes()),
-            ("aof-base", if purpose == Purpose::AofRewrite { b"1" } else { b"0" }.to_vec()),
+            (
+                "aof-base",
+                if purpose == Purpose::AofRewrite { b"1" } else { b"0" }.to_vec(),
+            ),
         ];
         write_header(&mut buf, &aux);
         let access = if crate::evict::is_lfu(srv.config.maxmemory_policy) {
@@ -84,22 +121,50 @@ impl Snapshot {
         } else {
             Access::Lru(srv.lru_clock)
         };
-        Ok(Snapshot {
+        Snapshot {
             purpose,
             db: 0,
             slot: 0,
             saved_ahead: HashSet::new(),
             buf,
             stream_db: None,
-            tx,
-            done,
+            output,
             access,
             opts: crate::commands::persistence::options(srv),
             keys: 0,
             started: Instant::now(),
             walk_finished: false,
             finish_sent: false,
-        })
+        }
+    }
+
+    fn ship(&mut self, data: Vec<u8>) {
+        match &mut self.output {
+            Output::File { tx, .. } => {
+                let _ = tx.send(Chunk::Data(data));
+            }
+            Output::Stream {
+                ready,
+                crc,
+                checksum,
+                bytes,
+                ..
+            } => {
+                if *checksum {
+                    *crc = shoal_util::crc64::crc64(*crc, &data);
+                }
+                *bytes += data.len() as u64;
+                ready.push(data);
+            }
+        }
+    }
+
+    /// Stream output produced so far (diskless sync).
+    pub fn take_ready(&mut self) -> Vec<Vec<u8>> {
+        match &mut self.output {
+            Output::Stream { ready, .. } => std::mem::take(ready),
+            Output::File { .. } => Vec::new(),
+        }
     }
 
     fn ahead(&self, db: usize, slot: usize) -> bool {
@@ -115,7 +180,7 @@ impl Snapshot {
         self.keys += 1;
         if self.buf.len() >= 1 << 16 {
             let full = std::mem::replace(&mut self.buf, Vec::with_capacity(1 << 16));
-            let _ = self.tx.send(Chunk::Data(full));
+            self.ship(full);
         }
     }
 
@@ -171,8 +236,29 @@ impl Snapshot {
         }
         self.finish_sent = true;
         let rest = std::mem::take(&mut self.buf);
-        let _ = self.tx.send(Chunk::Data(rest));
-        let _ = self.tx.send(Chunk::Finish);
+        self.ship(rest);
+        match &mut self.output {
+            Output::File { tx, .. } => {
+                let _ = tx.send(Chunk::Finish);
+            }
+            Output::Stream {
+                ready,
+                crc,
+                checksum,
+                bytes,
+                finished,
+            } => {
+                let eof = [shoal_persist::rdb::OP_EOF];
+                if *checksum {
+                    *crc = shoal_util::crc64::crc64(*crc, &eof);
+                }
+                let mut tail = eof.to_vec();
+                tail.extend_from_slice(&(if *checksum { *crc } else { 0 }).to_le_bytes());
+                *bytes += tail.len() as u64;
+                ready.push(tail);
+                *finished = true;
+            }
+        }
     }
 
     /// Completes the walk now (a command is about to change unnamed keys).
@@ -185,9 +271,24 @@ impl Snapshot {
     pub fn walking(&self) -> bool {
         !self.walk_finished
     }
+}
 
+/// Whether a running snapshot wants the event loop not to sleep (it has walking
+/// left that is not held back by slow replicas).
+pub fn wants_cpu(srv: &Server) -> bool {
+    srv.snapshot.as_ref().is_some_and(|s| {
+        s.walking() && !(s.purpose == Purpose::ReplicaStream && crate::replication::stream_backed_up(srv))
+    })
+}
+
+impl Snapshot {
     pub fn poll_done(&self) -> Option<Result<u64, String>> {
-        self.done.try_recv().ok()
+        match &self.output {
+            Output::File { done, .. } => done.try_recv().ok(),
+            Output::Stream {
+                ready, finished, bytes, ..
+            } => (*finished && ready.is_empty()).then_some(Ok(*bytes)),
+        }
     }
 }
 
@@ -236,8 +337,15 @@ pub fn tick(srv: &mut Server) {
     let Some(mut snap) = srv.snapshot.take() else {
         return;
     };
-    if !snap.walk_finished && snap.step(srv, Duration::from_millis(1)) {
+    // A diskless sync walks only as fast as the replicas take the bytes, so
+    // their output buffers stay small.
+    let throttled = snap.purpose == Purpose::ReplicaStream && crate::replication::stream_backed_up(srv);
+    if !snap.walk_finished && !throttled && snap.step(srv, Duration::from_millis(1)) {
         snap.finish();
+    }
+    if snap.purpose == Purpose::ReplicaStream {
+        let chunks = snap.take_ready();
+        crate::replication::deliver_snapshot(srv, chunks);
     }
     let result = match snap.poll_done() {
         None => {
@@ -249,6 +357,7 @@ pub fn tick(srv: &mut Server) {
     match snap.purpose {
         Purpose::Bgsave => bgsave_done(srv, &snap, &result),
         Purpose::AofRewrite => crate::aof::rewrite_done(srv, &snap, result),
+        Purpose::ReplicaStream => crate::replication::stream_done(srv, result.is_ok()),
     }
 }
 

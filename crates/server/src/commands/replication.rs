@@ -134,7 +134,7 @@ pub fn wait_released(srv: &mut crate::server::Server, c: &mut crate::client::Cli
 }
 
 pub fn replconf(ctx: &mut Ctx, args: &[&[u8]]) {
-    if args.len() % 2 == 0 {
+    if args.len().is_multiple_of(2) {
         ctx.out().error("ERR syntax error");
         return;
     }
@@ -168,13 +168,12 @@ pub fn replconf(ctx: &mut Ctx, args: &[&[u8]]) {
                 ctx.srv.repl.ack_to_master.push(msg);
             }
             return;
-        } else if eq_ic(opt, "ip-address")
-            || eq_ic(opt, "capa")
-            || eq_ic(opt, "rdb-only")
-            || eq_ic(opt, "rdb-filter-only")
-        {
-            // Accepted; this master always sends a disk-based `$<len>` payload,
-            // which every replica understands.
+        } else if eq_ic(opt, "capa") {
+            if eq_ic(val, "eof") {
+                ctx.client.replica_capa_eof = true;
+            }
+        } else if eq_ic(opt, "ip-address") || eq_ic(opt, "rdb-only") || eq_ic(opt, "rdb-filter-only") {
+            // Accepted and not needed by this master.
         } else {
             ctx.out().error(&format!(
                 "ERR Unrecognized REPLCONF option: {}",
@@ -193,7 +192,8 @@ fn sync_refused(ctx: &mut Ctx) -> bool {
     }
     if let Some(link) = &ctx.srv.repl.master {
         if link.state != LinkState::Connected {
-            ctx.out().error("NOMASTERLINK Can't SYNC while not connected with my master");
+            ctx.out()
+                .error("NOMASTERLINK Can't SYNC while not connected with my master");
             return true;
         }
     }

@@ -416,7 +416,12 @@ fn section_memory(srv: &Server, m: &MemoryReport) -> String {
     field!(s, "mem_clients_slaves", "0");
     field!(s, "mem_clients_normal", "{}", m.clients_normal);
     field!(s, "mem_cluster_links", "0");
-    field!(s, "mem_aof_buffer", "{}", srv.aof.as_ref().map_or(0, |a| a.buf.capacity()));
+    field!(
+        s,
+        "mem_aof_buffer",
+        "{}",
+        srv.aof.as_ref().map_or(0, |a| a.buf.capacity())
+    );
     field!(s, "mem_allocator", "{}", allocator_name());
     field!(s, "active_defrag_running", "0");
     field!(s, "lazyfree_pending_objects", "{}", srv.lazyfree.pending());

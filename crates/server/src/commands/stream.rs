@@ -1482,7 +1482,10 @@ pub fn xclaim(ctx: &mut Ctx, args: &[&[u8]]) {
         }
         i += 1;
     }
-    if delivery_time < 0 || delivery_time > now {
+    // Redis replaces a time in the future by now. The times our master (or
+    // the AOF) sends were taken from its clock: kept as they are, so replicas
+    // and a replayed AOF hold the same pending entries.
+    if delivery_time < 0 || (delivery_time > now && !ctx.client.master) {
         delivery_time = now;
     }
     let propagating = ctx.propagating();
