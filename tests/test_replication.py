@@ -263,3 +263,54 @@ def test_replica_does_not_expire_on_its_own(server_factory):
     assert client(replica).dbsize() == 1
     client(master).get("short")  # the master expires it now and sends DEL
     wait_until(lambda: client(replica).dbsize() == 0, what="the master's DEL")
+
+
+def test_old_sync_command_gets_the_rdb(server_factory):
+    """SYNC (pre-PSYNC replicas): the payload without a +FULLRESYNC line."""
+    import socket
+    master = server_factory.start("shoal", "--repl-diskless-sync", "no")
+    client(master).set("k", "v")
+    s = socket.create_connection(("127.0.0.1", master.port), timeout=10)
+    s.sendall(b"SYNC\r\n")
+    data = b""
+    while b"REDIS0010" not in data or not data.rstrip(b"\n").startswith(b"$"):
+        chunk = s.recv(65536)
+        assert chunk, data
+        data += chunk
+        data = data.lstrip(b"\n")  # keepalive newlines while the snapshot runs
+    header, _, rest = data.partition(b"\r\n")
+    assert header.startswith(b"$") and rest.startswith(b"REDIS0010")
+    s.close()
+
+
+@pytest.mark.parametrize("kind", ["redis", "shoal"])
+def test_stale_replica_answers_masterdown(server_factory, kind):
+    replica = server_factory.start(kind, "--replica-serve-stale-data", "no")
+    # A master that does not exist: the link never comes up.
+    client(replica).execute_command("REPLICAOF", "127.0.0.1", 1)
+    with pytest.raises(redis.ResponseError, match="Link with MASTER is down and replica-serve-stale-data is set to .no.."):
+        client(replica).get("k")
+    assert client(replica).ping()  # stale-allowed commands still run
+    assert info(replica)["master_link_status"] == "down"
+
+
+@pytest.mark.parametrize("kind", ["redis", "shoal"])
+def test_min_replicas_to_write(server_factory, kind):
+    master = server_factory.start(kind, "--min-replicas-to-write", "1")
+    with pytest.raises(redis.ResponseError, match="NOREPLICAS Not enough good replicas to write."):
+        client(master).set("k", "v")
+    replica = server_factory.start("shoal", *FAST_SYNC)
+    replicate(replica, master)
+    wait_link_up(replica)
+    wait_until(lambda: info(master).get("min_slaves_good_slaves") == 1, what="a good replica")
+    assert client(master).set("k", "v")
+
+
+@pytest.mark.parametrize("master_kind,replica_kind", [("shoal", "redis"), ("redis", "shoal")])
+def test_masterauth(server_factory, master_kind, replica_kind):
+    master = server_factory.start(master_kind, "--requirepass", "s3cret")
+    replica = server_factory.start(replica_kind, "--masterauth", "s3cret", *FAST_SYNC)
+    redis.Redis(port=master.port, password="s3cret").set("k", "v")
+    replicate(replica, master)
+    wait_link_up(replica)
+    wait_until(lambda: client(replica).get("k") == b"v", what="the key on the replica")
