@@ -999,6 +999,15 @@ fn replica_cron(srv: &mut Server, now: i64) {
 /// Event-loop hook: when the sync thread finished, loads what it fetched and
 /// returns the connection for the event loop to adopt as the master client.
 pub fn poll_sync(srv: &mut Server) -> Option<Adopt> {
+    let link = srv.repl.master.as_ref()?;
+    if link.state == LinkState::Connect {
+        // Connect as soon as REPLICAOF (or the retry delay) allows.
+        let now = unix_ms();
+        if now >= link.next_attempt_ms {
+            replica_cron(srv, now);
+        }
+        return None;
+    }
     let link = srv.repl.master.as_mut()?;
     let job = link.sync.as_ref()?;
     let result = job.rx.try_recv().ok()?;
@@ -1080,11 +1089,17 @@ pub fn master_connected(srv: &mut Server, client_id: u64) -> usize {
         link.last_io_ms = unix_ms();
         link.attempts = 0;
     }
-    if link.partial {
-        link.stream_db
-    } else {
-        0
-    }
+    let db = if link.partial { link.stream_db } else { 0 };
+    // Acknowledge at once: a master that streamed a diskless payload starts
+    // the command stream at this first ACK.
+    let offset = srv.repl.master_repl_offset;
+    let mut msg = Vec::new();
+    crate::propagate::encode_command(
+        &mut msg,
+        &[b"REPLCONF".to_vec(), b"ACK".to_vec(), offset.to_string().into_bytes()],
+    );
+    srv.repl.ack_to_master.push(msg);
+    db
 }
 
 /// Whether `client_id` is our master's connection.
