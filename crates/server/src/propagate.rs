@@ -22,6 +22,17 @@ pub enum Target {
     All,
     /// Replicas only (PUBLISH: messages are not data).
     ReplicasOnly,
+    /// The AOF only (a script's `redis.set_repl(redis.REPL_AOF)`).
+    AofOnly,
+}
+
+impl Target {
+    fn to_aof(self) -> bool {
+        self != Target::ReplicasOnly
+    }
+    fn to_replicas(self) -> bool {
+        self != Target::AofOnly
+    }
 }
 
 struct Effect {
@@ -55,6 +66,34 @@ impl Propagator {
             argv: vec![deletion_command(lazy).to_vec(), key.to_vec()],
             target: Target::All,
         });
+    }
+
+    /// How many effects are collected so far: a script marks where the
+    /// effects of one of its `redis.call`s start.
+    pub fn mark(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// `redis.set_repl`: the effects collected since `mark` go only to the
+    /// chosen consumers (both false: nowhere).
+    pub fn restrict_since(&mut self, mark: usize, aof: bool, replicas: bool) {
+        if mark >= self.pending.len() {
+            return;
+        }
+        if aof && replicas {
+            return;
+        }
+        let tail: Vec<Effect> = self.pending.drain(mark..).collect();
+        for mut e in tail {
+            let (a, r) = (aof && e.target.to_aof(), replicas && e.target.to_replicas());
+            e.target = match (a, r) {
+                (true, true) => Target::All,
+                (true, false) => Target::AofOnly,
+                (false, true) => Target::ReplicasOnly,
+                (false, false) => continue,
+            };
+            self.pending.push(e);
+        }
     }
 
     /// Whether no execution is in progress (effects are emitted at once).
@@ -109,35 +148,40 @@ pub fn flush(srv: &mut Server) {
     }
     let effects = std::mem::take(&mut srv.propagator.pending);
     let wrap = effects.len() > 1;
-    let to_aof = effects.iter().any(|e| e.target == Target::All);
+    let to_aof = effects.iter().any(|e| e.target.to_aof());
+    let to_repl = effects.iter().any(|e| e.target.to_replicas());
     if wrap {
-        emit_unselected(srv, &[b"MULTI".to_vec()], to_aof);
+        emit_unselected(srv, &[b"MULTI".to_vec()], to_aof, to_repl);
     }
     for e in &effects {
-        emit(srv, e.db, &e.argv, e.target == Target::All);
+        emit(srv, e.db, &e.argv, e.target.to_aof(), e.target.to_replicas());
     }
     if wrap {
-        emit_unselected(srv, &[b"EXEC".to_vec()], to_aof);
+        emit_unselected(srv, &[b"EXEC".to_vec()], to_aof, to_repl);
     }
 }
 
-fn emit(srv: &mut Server, db: usize, argv: &[Vec<u8>], to_aof: bool) {
+fn emit(srv: &mut Server, db: usize, argv: &[Vec<u8>], to_aof: bool, to_repl: bool) {
     if to_aof {
         if let Some(aof) = srv.aof.as_mut() {
             aof.feed(Some(db), argv);
         }
     }
-    srv.repl.feed(Some(db), argv);
+    if to_repl {
+        srv.repl.feed(Some(db), argv);
+    }
 }
 
 /// MULTI and EXEC belong to no database.
-fn emit_unselected(srv: &mut Server, argv: &[Vec<u8>], to_aof: bool) {
+fn emit_unselected(srv: &mut Server, argv: &[Vec<u8>], to_aof: bool, to_repl: bool) {
     if to_aof {
         if let Some(aof) = srv.aof.as_mut() {
             aof.feed(None, argv);
         }
     }
-    srv.repl.feed(None, argv);
+    if to_repl {
+        srv.repl.feed(None, argv);
+    }
 }
 
 /// Appends a command in RESP (a multibulk of bulk strings).

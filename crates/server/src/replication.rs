@@ -89,8 +89,8 @@ pub struct Replication {
     pub selected: Option<usize>,
     /// Stream bytes not yet handed to replica connections.
     pub unsent: Vec<u8>,
-    /// While applying a master's stream, executed commands are not re-encoded:
-    /// the master's own bytes feed this node's backlog instead.
+    /// A command of our master's stream is running: it sees keys the master
+    /// still has even when our clock says they expired.
     pub applying_master_stream: bool,
     /// Replicas attached to this node.
     pub replicas: Vec<ReplicaLink>,
@@ -137,7 +137,9 @@ impl Replication {
 
     /// Appends one effect to the stream.
     pub fn feed(&mut self, db: Option<usize>, argv: &[Vec<u8>]) {
-        if self.backlog.is_none() || self.applying_master_stream {
+        // A replica's stream is its master's bytes (fed by
+        // `apply_master_command`), never its own clients' writes.
+        if self.backlog.is_none() || self.master.is_some() {
             return;
         }
         let start = self.unsent.len();

@@ -338,6 +338,10 @@ pub fn linsert(ctx: &mut Ctx, args: &[&[u8]]) {
             }
         }
     };
+    if reply <= 0 {
+        // No list or no pivot: nothing changed, nothing to propagate.
+        ctx.propagate_nothing();
+    }
     ctx.out().int(reply);
 }
 

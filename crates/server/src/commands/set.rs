@@ -412,8 +412,12 @@ fn combine_store(ctx: &mut Ctx, dst: &[u8], keys: &[&[u8]], op: Op) {
     } else {
         ctx.srv.keyspace.dbs[db].set(dst, Value::Set(Box::new(result)), false)
     };
-    if let Some(old) = old {
-        dispose(ctx.srv, old);
+    match old {
+        Some(old) => dispose(ctx.srv, old),
+        // An empty result with no destination to delete changed nothing:
+        // nothing to propagate (as Redis).
+        None if n == 0 => ctx.propagate_nothing(),
+        None => {}
     }
     ctx.out().int(n as i64);
 }

@@ -768,6 +768,10 @@ fn remrange(ctx: &mut Ctx, args: &[&[u8]], kind: Kind) {
         n = z.remove_rank_range(lo, hi);
         drop_if_empty(ctx.srv, db, args[1]);
     }
+    if n == 0 {
+        // Nothing removed: nothing to propagate (as Redis).
+        ctx.propagate_nothing();
+    }
     ctx.out().int(n as i64);
 }
 
