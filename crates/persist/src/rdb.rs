@@ -64,6 +64,17 @@ pub enum Access {
 
 /// Writes a whole RDB file; returns the number of keys written.
 pub fn write_rdb<W: Write>(w: W, dbs: &[Db], meta: &SaveMeta, opts: &Options) -> io::Result<u64> {
+    write_rdb_with_functions(w, dbs, &[], meta, opts)
+}
+
+/// [`write_rdb`] with function libraries (their code) after the header.
+pub fn write_rdb_with_functions<W: Write>(
+    w: W,
+    dbs: &[Db],
+    functions: &[Vec<u8>],
+    meta: &SaveMeta,
+    opts: &Options,
+) -> io::Result<u64> {
     let mut w = CrcWriter {
         inner: w,
         crc: 0,
@@ -71,6 +82,7 @@ pub fn write_rdb<W: Write>(w: W, dbs: &[Db], meta: &SaveMeta, opts: &Options) ->
     };
     let mut buf: Vec<u8> = Vec::with_capacity(1 << 16);
     write_header(&mut buf, meta.aux);
+    write_functions(&mut buf, functions, opts.compress);
     let mut keys = 0u64;
     for (i, db) in dbs.iter().enumerate() {
         if db.is_empty() {
@@ -104,6 +116,15 @@ pub fn write_header(buf: &mut Vec<u8>, aux: &[(&str, Vec<u8>)]) {
         buf.push(OP_AUX);
         write_string(buf, k.as_bytes(), false);
         write_string(buf, v, false);
+    }
+}
+
+/// Function libraries, each as `RDB_OPCODE_FUNCTION2` and its code (Redis
+/// writes them after the AUX fields, before the databases).
+pub fn write_functions(buf: &mut Vec<u8>, codes: &[Vec<u8>], compress: bool) {
+    for code in codes {
+        buf.push(OP_FUNCTION2);
+        write_string(buf, code, compress);
     }
 }
 
@@ -147,6 +168,8 @@ pub struct LoadedKey {
     pub idle: Option<u64>,
     /// LFU counter, if present.
     pub freq: Option<u8>,
+    /// Bytes of the image read so far (progress of a long load).
+    pub offset: usize,
 }
 
 /// What a load found besides keys.
@@ -159,6 +182,8 @@ pub struct LoadInfo {
     pub empty_keys_skipped: u64,
     /// Function libraries (FUNCTION LOAD code) present in the file, not loaded.
     pub functions_skipped: u64,
+    /// The code of each function library in the file (`RDB_OPCODE_FUNCTION2`).
+    pub functions: Vec<Vec<u8>>,
     /// Bytes the RDB took, up to and including the checksum (an AOF base may
     /// continue with commands after them).
     pub consumed: usize,
@@ -227,8 +252,7 @@ pub fn load(
                 continue;
             }
             OP_FUNCTION2 => {
-                r.string()?;
-                info.functions_skipped += 1;
+                info.functions.push(r.string()?);
                 continue;
             }
             OP_MODULE_AUX => return bad("The RDB file contains AUX module data, and modules are not supported"),
@@ -254,6 +278,7 @@ pub fn load(
             expire_ms: expire.take(),
             idle: idle.take(),
             freq: freq.take(),
+            offset: r.pos,
         })?;
         info.keys += 1;
     }

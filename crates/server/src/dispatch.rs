@@ -82,6 +82,9 @@ pub fn execute(srv: &mut Server, c: &mut ClientState, args: &[&[u8]]) {
     }
     let suppress = matches!(c.reply_mode, ReplyMode::Off | ReplyMode::Skipping);
     let out_mark = c.out.len();
+    if srv.tracking.active() && srv.propagator.at_top() {
+        crate::tracking::before_execute(srv, c);
+    }
 
     run(srv, c, args);
 
@@ -95,6 +98,10 @@ pub fn execute(srv: &mut Server, c: &mut ClientState, args: &[&[u8]]) {
         if c.reply_mode == ReplyMode::Skipping {
             c.reply_mode = ReplyMode::On;
         }
+    }
+    // Client-side caching: the caller's own invalidations follow its reply.
+    if srv.tracking.active() {
+        crate::tracking::after_execute(srv, c, args, out_mark);
     }
 }
 
@@ -194,6 +201,12 @@ fn run(srv: &mut Server, c: &mut ClientState, args: &[&[u8]]) {
         refuse(c);
         return;
     }
+    if srv.loading.is_some() && !spec.has(flag::LOADING) {
+        c.out.error("LOADING Redis is loading the dataset in memory");
+        reject(srv, spec);
+        refuse(c);
+        return;
+    }
     if c.multi.is_some() && !runs_inside_multi(spec) {
         if spec.has(flag::NO_MULTI) {
             c.out.error("ERR Command not allowed inside a transaction");
@@ -228,9 +241,17 @@ fn run(srv: &mut Server, c: &mut ClientState, args: &[&[u8]]) {
     let errors_before = c.out.has_errors();
     let started = clock::now();
     c.effects = None;
+    let out_before = c.out.len();
     srv.propagator.enter();
     handler(&mut Ctx { srv, client: c }, args);
     srv.propagator.leave();
+    if srv.notify.has_pending() {
+        crate::notify::flush_self(srv, c);
+    }
+    // Client-side caching: remember keys read, invalidate keys changed.
+    if srv.tracking.active() {
+        crate::tracking::after_command(srv, spec, c, args, out_before);
+    }
     let micros = clock::micros_since(started);
     record_effects(srv, spec, c, args);
     // Like Redis 7, MONITOR sees a command after it ran (SELECT shows its new db).

@@ -18,7 +18,10 @@
 //! - [`startup`]: from argv to a running server (config, daemonize, pidfile).
 //! - [`propagate`]: the effects stream of executed commands, for the AOF and replicas.
 //! - [`aof`]: the append-only file.
+//! - [`loading`]: loading the RDB at start-up while answering `-LOADING`.
+//! - [`notify`]: keyspace notifications (`notify-keyspace-events`).
 //! - [`replication`]: replication IDs, offsets, the backlog and the replica stream.
+//! - [`tracking`]: client-side caching (CLIENT TRACKING) and its invalidations.
 
 pub mod acl;
 pub mod aof;
@@ -28,8 +31,10 @@ pub mod clock;
 pub mod commands;
 pub mod dispatch;
 pub mod evict;
+pub mod loading;
 pub mod log;
 pub mod net;
+pub mod notify;
 pub mod propagate;
 pub mod pubsub;
 pub mod replication;
@@ -37,4 +42,5 @@ pub mod server;
 pub mod snapshot;
 pub mod startup;
 pub mod stats;
+pub mod tracking;
 pub mod watch;

@@ -218,6 +218,7 @@ impl EventLoop {
             }
         }
         srv.tcp_port = port;
+        srv.scripts.busy_net = BusyNet::new(&poll, &listeners);
         Ok(EventLoop {
             poll,
             listeners,
@@ -267,6 +268,10 @@ impl EventLoop {
             if srv.snapshot.is_some() {
                 crate::snapshot::tick(srv);
             }
+            if srv.loading.is_some() {
+                crate::loading::step(srv);
+            }
+            crate::tracking::before_sleep(srv);
             crate::propagate::flush(srv);
             crate::replication::before_sleep(srv);
             if let Some(link) = crate::replication::poll_sync(srv) {
@@ -281,52 +286,7 @@ impl EventLoop {
     }
 
     fn accept(&mut self, srv: &mut Server, listener: usize) {
-        loop {
-            let (stream, addr) = match self.listeners[listener].accept() {
-                Ok(s) => s,
-                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
-                Err(e) => {
-                    warning!("Accepting client connection: {e}");
-                    return;
-                }
-            };
-            srv.stats.connections_received += 1;
-            let mut stream = stream;
-            if srv.clients.len() >= srv.config.maxclients as usize {
-                srv.stats.rejected_connections += 1;
-                let _ = stream.write(b"-ERR max number of clients reached\r\n");
-                continue;
-            }
-            if srv.config.protected_mode && !srv.auth_required() && !addr.ip().is_loopback() {
-                let _ = stream.write(PROTECTED_MODE_ERROR.as_bytes());
-                continue;
-            }
-            let _ = stream.set_nodelay(true);
-            set_keepalive(&stream, srv.config.tcp_keepalive as i64);
-            let laddr = stream.local_addr().unwrap_or(addr);
-            let id = srv.next_client_id;
-            srv.next_client_id += 1;
-            let mut state = ClientState::new(id, addr, laddr, unix_ms());
-            state.authenticated = !srv.auth_required();
-            let client = Box::new(Client {
-                stream,
-                query: QueryBuffer::new(),
-                state,
-                write_registered: false,
-            });
-            let idx = srv.clients.insert(client);
-            let c = srv.clients.get_mut(idx).expect("just inserted");
-            if let Err(e) = self
-                .poll
-                .registry()
-                .register(&mut c.stream, Token(idx), Interest::READABLE)
-            {
-                warning!("Registering client: {e}");
-                srv.clients.remove(idx);
-                continue;
-            }
-            verbose!("Accepted {addr}");
-        }
+        accept_on(self.poll.registry(), &self.listeners[listener], srv);
     }
 
     fn client_event(&mut self, srv: &mut Server, idx: usize, readable: bool, writable: bool) {
@@ -427,6 +387,7 @@ impl EventLoop {
         unpark(srv, &mut c.state);
         crate::commands::transaction::unwatch_all(srv, &mut c.state);
         crate::commands::pubsub::unsubscribe_all(srv, &mut c.state);
+        srv.tracking.disable(c.state.id);
         srv.clients.release_taken(idx, c.state.id);
         verbose!("Client closed connection id={} addr={}", c.state.id, c.state.addr);
     }
@@ -668,6 +629,189 @@ impl EventLoop {
 }
 
 /// Parses and runs every complete command in the client's query buffer.
+/// Accepts every pending connection on `listener` and registers the clients.
+fn accept_on(registry: &mio::Registry, listener: &TcpListener, srv: &mut Server) {
+    loop {
+        let (stream, addr) = match listener.accept() {
+            Ok(s) => s,
+            Err(e) if e.kind() == ErrorKind::WouldBlock => return,
+            Err(e) => {
+                warning!("Accepting client connection: {e}");
+                return;
+            }
+        };
+        srv.stats.connections_received += 1;
+        let mut stream = stream;
+        if srv.clients.len() >= srv.config.maxclients as usize {
+            srv.stats.rejected_connections += 1;
+            let _ = stream.write(b"-ERR max number of clients reached\r\n");
+            continue;
+        }
+        if srv.config.protected_mode && !srv.auth_required() && !addr.ip().is_loopback() {
+            let _ = stream.write(PROTECTED_MODE_ERROR.as_bytes());
+            continue;
+        }
+        let _ = stream.set_nodelay(true);
+        set_keepalive(&stream, srv.config.tcp_keepalive as i64);
+        let laddr = stream.local_addr().unwrap_or(addr);
+        let id = srv.next_client_id;
+        srv.next_client_id += 1;
+        let mut state = ClientState::new(id, addr, laddr, unix_ms());
+        state.authenticated = !srv.auth_required();
+        let client = Box::new(Client {
+            stream,
+            query: QueryBuffer::new(),
+            state,
+            write_registered: false,
+        });
+        let idx = srv.clients.insert(client);
+        let c = srv.clients.get_mut(idx).expect("just inserted");
+        if let Err(e) = registry.register(&mut c.stream, Token(idx), Interest::READABLE)
+        {
+            warning!("Registering client: {e}");
+            srv.clients.remove(idx);
+            continue;
+        }
+        verbose!("Accepted {addr}");
+    }
+}
+
+/// What the Lua hook needs to serve clients while a script runs past
+/// busy-reply-threshold: the poller's registry and duplicates of the
+/// listening sockets (the event loop itself is up the stack, borrowed).
+pub struct BusyNet {
+    registry: mio::Registry,
+    listeners: Vec<TcpListener>,
+}
+
+impl BusyNet {
+    fn new(poll: &Poll, listeners: &[TcpListener]) -> Option<BusyNet> {
+        use std::os::fd::FromRawFd;
+        let registry = poll.registry().try_clone().ok()?;
+        let mut dups = Vec::new();
+        for l in listeners {
+            // SAFETY: dup() of a valid listening socket; the new descriptor is
+            // owned by the TcpListener built from it.
+            let fd = unsafe { libc::dup(l.as_raw_fd()) };
+            if fd < 0 {
+                return None;
+            }
+            let std_l = unsafe { std::net::TcpListener::from_raw_fd(fd) };
+            dups.push(TcpListener::from_std(std_l));
+        }
+        Some(BusyNet {
+            registry,
+            listeners: dups,
+        })
+    }
+}
+
+/// Called from the Lua hook while a script is past busy-reply-threshold (the
+/// running client is out of the client table): accepts connections, reads
+/// what clients sent and answers it. Commands flagged `allow_busy` run
+/// (SCRIPT KILL, FUNCTION KILL, SHUTDOWN NOSAVE, AUTH...), everything else
+/// gets -BUSY. Replies are written at once when possible; the rest, and
+/// closing, is left to the event loop (`pending_writes`).
+pub fn serve_while_busy(srv: &mut Server) {
+    let Some(net) = srv.scripts.busy_net.take() else {
+        return;
+    };
+    for l in &net.listeners {
+        accept_on(&net.registry, l, srv);
+    }
+    let mut fds: Vec<libc::pollfd> = Vec::new();
+    let mut idxs: Vec<usize> = Vec::new();
+    for (idx, c) in srv.clients.iter() {
+        let st = &c.state;
+        if st.master || st.replica || st.blocked.is_some() || st.paused_command.is_some() || st.close_asap {
+            continue;
+        }
+        fds.push(libc::pollfd {
+            fd: c.stream.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        });
+        idxs.push(idx);
+    }
+    // SAFETY: `fds` is a valid array of pollfd of the given length.
+    let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, 0) };
+    if n > 0 {
+        for (pfd, idx) in fds.iter().zip(idxs) {
+            if pfd.revents == 0 {
+                continue;
+            }
+            let Some(mut c) = srv.clients.take(idx) else {
+                continue;
+            };
+            match c.query.read_from(&mut c.stream) {
+                Ok(0) => c.state.close_asap = true,
+                Ok(n) => {
+                    srv.stats.net_input_bytes += n as u64;
+                    busy_commands(srv, &mut c);
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::Interrupted => {}
+                Err(_) => c.state.close_asap = true,
+            }
+            if !c.state.close_asap && c.state.pending_output() > 0 {
+                write_out(srv, &mut c);
+            }
+            if c.state.close_asap || c.state.close_after_reply || c.state.pending_output() > 0 {
+                srv.pending_writes.push(idx);
+            }
+            srv.clients.put_back(idx, c);
+        }
+    }
+    srv.scripts.busy_net = Some(net);
+}
+
+/// The commands a client sent while a script is busy.
+fn busy_commands(srv: &mut Server, c: &mut Client) {
+    srv.now_ms = unix_ms();
+    loop {
+        if c.state.close_after_reply || c.state.close_asap {
+            break;
+        }
+        let limits = Limits {
+            max_bulk_len: srv.config.proto_max_bulk_len,
+            unauthenticated: !c.state.authenticated && srv.auth_required(),
+        };
+        match c.query.parse_next(&limits) {
+            Ok(true) => {
+                let args = c.query.args();
+                let allowed = match srv.commands.get(args[0]) {
+                    None => true,
+                    Some(spec) => {
+                        let spec = match args.get(1) {
+                            Some(sub) if !spec.subcommands.is_empty() => {
+                                crate::commands::find_subcommand(spec, sub).unwrap_or(spec)
+                            }
+                            _ => spec,
+                        };
+                        let nosave = args.iter().skip(1).any(|a| a.eq_ignore_ascii_case(b"nosave"));
+                        spec.has(crate::commands::flag::ALLOW_BUSY) && (spec.name != "shutdown" || nosave)
+                    }
+                };
+                if allowed {
+                    execute(srv, &mut c.state, &args);
+                } else if let Some(e) = srv.scripts.busy_error() {
+                    c.state.out.error(e);
+                    for code in c.state.out.take_errors() {
+                        srv.stats.total_error_replies += 1;
+                        *srv.stats.errors.entry(code).or_insert(0) += 1;
+                    }
+                }
+            }
+            Ok(false) => break,
+            Err(e) => {
+                c.state.out.error(&e.reply_text());
+                c.state.close_after_reply = true;
+                break;
+            }
+        }
+    }
+    c.query.compact();
+}
+
 pub fn process_commands(srv: &mut Server, c: &mut Client, idx: usize, paused: &mut Vec<usize>) {
     // One clock read per batch: commands of one pipeline share their time.
     srv.now_ms = unix_ms();

@@ -934,6 +934,9 @@ pub fn master_link_lost(srv: &mut Server, client_id: u64, db: usize) {
 }
 
 fn replica_cron(srv: &mut Server, now: i64) {
+    if srv.loading.is_some() {
+        return;
+    }
     let timeout_ms = srv.config.repl_timeout as i64 * 1000;
     let my_port = if srv.config.replica_announce_port != 0 {
         srv.config.replica_announce_port
@@ -1002,7 +1005,9 @@ fn replica_cron(srv: &mut Server, now: i64) {
 /// returns the connection for the event loop to adopt as the master client.
 pub fn poll_sync(srv: &mut Server) -> Option<Adopt> {
     let link = srv.repl.master.as_ref()?;
-    if link.state == LinkState::Connect {
+    // Replication starts once the start-up load is done (it may continue
+    // partially from what the file holds).
+    if link.state == LinkState::Connect && srv.loading.is_none() {
         // Connect as soon as REPLICAOF (or the retry delay) allows.
         let now = unix_ms();
         if now >= link.next_attempt_ms {

@@ -181,6 +181,12 @@ pub struct Server {
     /// AOF manifest, rewrite bookkeeping and figures (also while it is off).
     pub aof_state: crate::aof::AofState,
     pub repl: crate::replication::Replication,
+    /// Keyspace notification messages held for the running client.
+    pub notify: crate::notify::Notifier,
+    /// Client-side caching: tracking clients, the key table, BCAST prefixes.
+    pub tracking: crate::tracking::Tracking,
+    /// The start-up RDB load in progress.
+    pub loading: Option<crate::loading::Loading>,
 }
 
 impl Server {
@@ -241,6 +247,9 @@ impl Server {
             aof: None,
             aof_state: Default::default(),
             repl: crate::replication::Replication::new(replid),
+            notify: Default::default(),
+            tracking: Default::default(),
+            loading: None,
         }
     }
 

@@ -116,6 +116,11 @@ impl Snapshot {
             ),
         ];
         write_header(&mut buf, &aux);
+        shoal_persist::rdb::write_functions(
+            &mut buf,
+            &srv.scripts.functions.codes(),
+            crate::commands::persistence::options(srv).compress,
+        );
         let access = if crate::evict::is_lfu(srv.config.maxmemory_policy) {
             Access::Lfu
         } else {
@@ -276,7 +281,8 @@ impl Snapshot {
 /// Whether a running snapshot wants the event loop not to sleep (it has walking
 /// left that is not held back by slow replicas).
 pub fn wants_cpu(srv: &Server) -> bool {
-    srv.snapshot.as_ref().is_some_and(|s| {
+    srv.loading.is_some()
+        || srv.snapshot.as_ref().is_some_and(|s| {
         s.walking() && !(s.purpose == Purpose::ReplicaStream && crate::replication::stream_backed_up(srv))
     })
 }

@@ -132,6 +132,8 @@ pub struct Stats {
     pub sync_full: u64,
     pub sync_partial_ok: u64,
     pub sync_partial_err: u64,
+    pub rdb_last_load_keys_loaded: u64,
+    pub rdb_last_load_keys_expired: u64,
     pub commands_processed: u64,
     pub rejected_connections: u64,
     pub net_input_bytes: u64,

@@ -215,7 +215,8 @@ pub fn save_to(srv: &Server, path: &str) -> Result<u64, String> {
         format!("Failed opening the temp RDB file {tmp} (in server root dir {cwd}) for saving: {e}")
     })?;
     let mut w = std::io::BufWriter::with_capacity(1 << 16, file);
-    let written = shoal_persist::rdb::write_rdb(&mut w, &srv.keyspace.dbs, &meta, &opts)
+    let functions = srv.scripts.functions.codes();
+    let written = shoal_persist::rdb::write_rdb_with_functions(&mut w, &srv.keyspace.dbs, &functions, &meta, &opts)
         .and_then(|n| w.flush().map(|_| n))
         .and_then(|n| w.get_ref().sync_all().map(|_| n));
     let keys = match written {
@@ -287,51 +288,91 @@ pub fn load_rdb_bytes(
     keep_expired: bool,
 ) -> Result<shoal_persist::rdb::LoadInfo, String> {
     let opts = options(srv);
-    let now = unix_ms();
-    let ndb = srv.keyspace.dbs.len();
-    let mut expired = 0u64;
-    let mut stamps: Vec<(usize, Vec<u8>, u32)> = Vec::new();
     let checksum = srv.config.rdbchecksum;
-    let lfu = is_lfu(srv);
-    let (clock, minutes) = (srv.lru_clock, (((now / 60_000) & 0xffff) as u32) << 8);
+    let mut loader = KeyLoader::new(srv, keep_expired);
     let dbs = &mut srv.keyspace.dbs;
     let info = shoal_persist::rdb::load(bytes, &opts, checksum, |k: LoadedKey| {
+        loader.insert(dbs, k).map_err(PersistError)
+    })
+    .map_err(|e| e.0)?;
+    loader.finish(srv);
+    finish_load(srv, &info, loader.expired)?;
+    Ok(info)
+}
+
+/// The per-key rules of an RDB load: database range, expired keys (dropped
+/// unless kept), duplicates (fatal), and the LRU/LFU stamps the file carries.
+pub struct KeyLoader {
+    now: i64,
+    keep_expired: bool,
+    lfu: bool,
+    clock: u32,
+    minutes: u32,
+    pub expired: u64,
+    stamps: Vec<(usize, Vec<u8>, u32)>,
+}
+
+impl KeyLoader {
+    pub fn new(srv: &Server, keep_expired: bool) -> Self {
+        let now = unix_ms();
+        KeyLoader {
+            now,
+            keep_expired,
+            lfu: is_lfu(srv),
+            clock: srv.lru_clock,
+            minutes: (((now / 60_000) & 0xffff) as u32) << 8,
+            expired: 0,
+            stamps: Vec::new(),
+        }
+    }
+
+    pub fn insert(&mut self, dbs: &mut [shoal_store::Db], k: LoadedKey) -> Result<(), String> {
+        let ndb = dbs.len();
         if k.db >= ndb {
-            return Err(PersistError(format!(
+            return Err(format!(
                 "FATAL: Data file was created with a Redis server configured to handle more than {ndb} databases."
-            )));
+            ));
         }
         if let Some(at) = k.expire_ms {
-            if at < now && !keep_expired {
-                expired += 1;
+            if at < self.now && !self.keep_expired {
+                self.expired += 1;
                 return Ok(());
             }
         }
         let d = &mut dbs[k.db];
         if d.peek(&k.key, i64::MIN).is_some() {
-            return Err(PersistError(format!(
+            return Err(format!(
                 "RDB has duplicated key '{}' in DB {}",
                 String::from_utf8_lossy(&k.key),
                 k.db
-            )));
+            ));
         }
-        let stamp = if lfu {
-            k.freq.map(|f| minutes | f as u32)
+        let stamp = if self.lfu {
+            k.freq.map(|f| self.minutes | f as u32)
         } else {
-            k.idle.map(|i| clock.saturating_sub(i.min(u32::MAX as u64) as u32))
+            k.idle.map(|i| self.clock.saturating_sub(i.min(u32::MAX as u64) as u32))
         };
         if let Some(s) = stamp {
-            stamps.push((k.db, k.key.clone(), s));
+            self.stamps.push((k.db, k.key.clone(), s));
         }
         d.insert_entry(&k.key, k.value, k.expire_ms.unwrap_or(NO_EXPIRE));
         Ok(())
-    })
-    .map_err(|e| e.0)?;
-    for (db, key, s) in stamps {
-        if let Some(e) = srv.keyspace.dbs[db].get_mut(&key, i64::MIN) {
-            e.lru = s;
+    }
+
+    /// Applies the access stamps (after every key is in: inserting resets them).
+    pub fn finish(&mut self, srv: &mut Server) {
+        for (db, key, s) in self.stamps.drain(..) {
+            if let Some(e) = srv.keyspace.dbs[db].get_mut(&key, i64::MIN) {
+                e.lru = s;
+            }
         }
     }
+}
+
+/// After an RDB's keys: logs what the file says about itself, loads its
+/// function libraries, and reports the counts.
+pub fn finish_load(srv: &mut Server, info: &shoal_persist::rdb::LoadInfo, expired: u64) -> Result<(), String> {
+    let now = unix_ms();
     for (k, v) in &info.aux {
         match &k[..] {
             b"redis-ver" => notice!("Loading RDB produced by version {}", String::from_utf8_lossy(v)),
@@ -349,11 +390,10 @@ pub fn load_rdb_bytes(
             _ => {}
         }
     }
-    if info.functions_skipped > 0 {
-        warning!(
-            "The RDB file holds {} function libraries; functions are not supported yet and were not loaded",
-            info.functions_skipped
-        );
+    // Like Redis's emptyData(), loading replaces the function libraries too.
+    srv.scripts.functions.clear();
+    if let Err(e) = crate::commands::function::load_from_rdb(&mut srv.scripts.functions, &info.functions) {
+        return Err(format!("Failed loading library: {e}"));
     }
     if info.empty_keys_skipped > 0 {
         warning!("Done loading RDB, empty keys skipped: {}", info.empty_keys_skipped);
@@ -363,25 +403,21 @@ pub fn load_rdb_bytes(
         info.keys - expired,
         expired
     );
-    Ok(info)
+    srv.stats.rdb_last_load_keys_loaded = info.keys - expired;
+    srv.stats.rdb_last_load_keys_expired = expired;
+    Ok(())
 }
 
 /// Start-up: loads `dbfilename` from the working directory (`dir`) if it exists.
 /// Returns false, after logging why, when the file is unreadable or corrupt.
 pub fn load_at_startup(srv: &mut Server) -> bool {
-    let start = std::time::Instant::now();
     let path = srv.config.dbfilename.clone();
-    match load_from(srv, &path) {
-        Ok(Some(_)) => {
-            notice!("DB loaded from disk: {:.3} seconds", start.elapsed().as_secs_f64());
-            true
-        }
-        Ok(None) => true,
-        Err(e) => {
-            warning!("Fatal error loading the DB ({path}): {e}. Exiting.");
-            false
-        }
+    // Loaded while the event loop serves (see `crate::loading`).
+    if let Err(e) = crate::loading::start(srv, &path) {
+        warning!("Fatal error loading the DB ({path}): {e}. Exiting.");
+        return false;
     }
+    true
 }
 
 /// DEBUG RELOAD: save, empty every database, load the file back. Not wired into

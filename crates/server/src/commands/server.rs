@@ -349,7 +349,7 @@ fn section_clients(srv: &Server, me: &ClientState) -> String {
     field!(s, "client_recent_max_input_buffer", "{max_in}");
     field!(s, "client_recent_max_output_buffer", "{max_out}");
     field!(s, "blocked_clients", "{}", srv.blocking.blocked_clients());
-    field!(s, "tracking_clients", "0");
+    field!(s, "tracking_clients", "{}", srv.tracking.clients());
     field!(s, "clients_in_timeout_table", "0");
     s
 }
@@ -431,8 +431,8 @@ fn section_memory(srv: &Server, m: &MemoryReport) -> String {
 
 fn section_persistence(srv: &Server) -> String {
     let mut s = String::from("# Persistence\r\n");
+    field!(s, "loading", "{}", srv.loading.is_some() as u8);
     for (name, value) in [
-        ("loading", "0"),
         ("async_loading", "0"),
         ("current_cow_peak", "0"),
         ("current_cow_size", "0"),
@@ -459,13 +459,9 @@ fn section_persistence(srv: &Server) -> String {
     field!(s, "rdb_last_bgsave_time_sec", "{}", srv.last_bgsave_secs);
     field!(s, "rdb_current_bgsave_time_sec", "{}", bgsave_secs);
     field!(s, "rdb_saves", "{}", srv.rdb_saves);
-    for (name, value) in [
-        ("rdb_last_cow_size", "0"),
-        ("rdb_last_load_keys_expired", "0"),
-        ("rdb_last_load_keys_loaded", "0"),
-    ] {
-        field!(s, name, "{value}");
-    }
+    field!(s, "rdb_last_cow_size", "0");
+    field!(s, "rdb_last_load_keys_expired", "{}", srv.stats.rdb_last_load_keys_expired);
+    field!(s, "rdb_last_load_keys_loaded", "{}", srv.stats.rdb_last_load_keys_loaded);
     let (aof_fields, aof_extra) = crate::aof::info_fields(srv);
     for (name, value) in &aof_fields {
         field!(s, name, "{value}");
@@ -474,6 +470,14 @@ fn section_persistence(srv: &Server) -> String {
     field!(s, "module_fork_last_cow_size", "0");
     for (name, value) in &aof_extra {
         field!(s, name, "{value}");
+    }
+    if let Some(l) = &srv.loading {
+        field!(s, "loading_start_time", "{}", l.start_unix);
+        field!(s, "loading_total_bytes", "{}", l.total_bytes);
+        field!(s, "loading_rdb_used_mem", "0");
+        field!(s, "loading_loaded_bytes", "{}", l.loaded_bytes);
+        field!(s, "loading_loaded_perc", "{:.2}", l.loaded_perc());
+        field!(s, "loading_eta_seconds", "{}", l.eta_seconds());
     }
     s
 }
@@ -520,12 +524,12 @@ fn section_stats(srv: &Server) -> String {
         "active_defrag_key_misses",
         "total_active_defrag_time",
         "current_active_defrag_time",
-        "tracking_total_keys",
-        "tracking_total_items",
-        "tracking_total_prefixes",
     ] {
         field!(s, name, "0");
     }
+    field!(s, "tracking_total_keys", "{}", srv.tracking.total_keys());
+    field!(s, "tracking_total_items", "{}", srv.tracking.total_items());
+    field!(s, "tracking_total_prefixes", "{}", srv.tracking.total_prefixes());
     field!(s, "unexpected_error_replies", "{}", st.unexpected_error_replies);
     field!(s, "total_error_replies", "{}", st.total_error_replies);
     field!(s, "dump_payload_sanitizations", "0");
@@ -1092,6 +1096,10 @@ pub fn shutdown(ctx: &mut Ctx, args: &[&[u8]]) {
     if opts.abort {
         // Shutdown is immediate (no replicas to wait for), so none is ever pending.
         ctx.out().error("ERR No shutdown in progress.");
+        return;
+    }
+    if !crate::aof::may_shut_down(ctx.srv, opts.force) {
+        ctx.out().error("ERR Errors trying to SHUTDOWN. Check logs.");
         return;
     }
     let would_save = opts.save || (!opts.nosave && !ctx.srv.config.save.is_empty());
