@@ -192,6 +192,40 @@ def map_unordered(a: Reply, b: Reply, args) -> Optional[str]:
     return f"pairs differ (ignoring order): {d}" if d else None
 
 
+def _function_list_canon(r: Reply):
+    """FUNCTION LIST reply with libraries, and each library's functions, in a
+    canonical order."""
+    libs = []
+    for lib in r.value:
+        pairs = _pairs(lib)
+        if pairs is None:
+            libs.append(repr(_canon(lib)))
+            continue
+        entry = []
+        for k, v in pairs:
+            if k.value == b"functions" and v.kind in AGGREGATES:
+                entry.append((repr(_canon(k)), tuple(sorted(repr(_canon(f)) for f in v.value))))
+            else:
+                entry.append((repr(_canon(k)), repr(_canon(v))))
+        libs.append(repr((lib.kind, entry)))
+    return sorted(libs)
+
+
+def function_list(a: Reply, b: Reply, args) -> Optional[str]:
+    """Same libraries with the same functions, in any order."""
+    if a.kind != b.kind:
+        return f"reply type {b.kind}, expected {a.kind}"
+    if a.kind not in AGGREGATES:
+        return exact(a, b, args)
+    ca, cb = _function_list_canon(a), _function_list_canon(b)
+    if ca != cb:
+        missing = sorted(set(ca) - set(cb))
+        extra = sorted(set(cb) - set(ca))
+        return (f"libraries differ (ignoring order): {len(missing)} missing "
+                f"{_short(missing)}, {len(extra)} unexpected {_short(extra)}")
+    return None
+
+
 # CONFIG parameters whose values are paths, ports or otherwise depend on how
 # the harness started each server rather than on the server's behaviour.
 CONFIG_PER_INSTANCE = {
@@ -271,7 +305,6 @@ NOT_YET = (
 EXTENSIONS = {"client|setinfo"}
 # Subcommands of implemented commands that shoal does not have yet (NOT_YET).
 SUBCOMMANDS_NOT_YET = {
-    "client|caching", "client|getredir", "client|tracking", "client|trackinginfo",
     "command|getkeysandflags", "latency|graph", "latency|histogram",
     "memory|doctor", "debug", "script|debug",
 }
@@ -500,9 +533,55 @@ def client_list(a: Reply, b: Reply, args) -> Optional[str]:
                     f"{[k.decode() for k in nb[j:j + 4]]} instead of "
                     f"{[k.decode() for k in na[j:j + 4]]}")
         for (k, va), (_, vb) in zip(fa, fb):
+            if k == b"redir" and _both_client_ids(va, vb):
+                continue
             if k not in CLIENT_VOLATILE_FIELDS and va != vb:
                 return f"line {i + 1}: {k.decode()}={vb!r}, expected {va!r}"
     return None
+
+
+def _both_client_ids(va: bytes, vb: bytes) -> bool:
+    """Two client ids (redir=...): each server numbers its own clients."""
+    return va.isdigit() and vb.isdigit() and int(va) > 0 and int(vb) > 0
+
+
+def _same_or_client_ids(a: Reply, b: Reply) -> bool:
+    return a == b or (a.kind == INTEGER and b.kind == INTEGER
+                      and a.value > 0 and b.value > 0)
+
+
+def client_id(a: Reply, b: Reply, args) -> Optional[str]:
+    """CLIENT GETREDIR: -1 and 0 exactly; a client id (> 0) may differ,
+    since each server numbers its own connections."""
+    return None if _same_or_client_ids(a, b) else exact(a, b, args)
+
+
+def tracking_info(a: Reply, b: Reply, args) -> Optional[str]:
+    """CLIENT TRACKINGINFO: exact, except that a redirect client id (> 0)
+    is compared as "some client" (ids differ per process)."""
+    pa, pb = _pairs(a), _pairs(b)
+    if a.kind != b.kind or pa is None or pb is None or len(pa) != len(pb):
+        return exact(a, b, args)
+    for (ka, va), (kb, vb) in zip(pa, pb):
+        if ka != kb:
+            return first_difference(ka, kb)
+        if ka.value == b"redirect" and _same_or_client_ids(va, vb):
+            continue
+        d = first_difference(va, vb)
+        if d:
+            return f"{ka.text()}: {d}"
+    return None
+
+
+def pushed(a: Reply, b: Reply, args) -> Optional[str]:
+    """@read: a `tracking-redir-broken` push names the lost redirect target
+    by client id (per process); everything else as monitor-line."""
+    def redir_broken(r):
+        return (r.kind in AGGREGATES and len(r.value) == 2
+                and r.value[0].value == b"tracking-redir-broken")
+    if redir_broken(a) and redir_broken(b) and a.kind == b.kind:
+        return None if _same_or_client_ids(a.value[1], b.value[1]) else exact(a, b, args)
+    return monitor_line(a, b, args)
 
 
 def hello(a: Reply, b: Reply, args) -> Optional[str]:
@@ -1066,6 +1145,10 @@ COMPARATORS: dict[str, Comparator] = {
     "acl-cat": acl_cat,
     "acl-log": acl_log,
     "acl-genpass": acl_genpass,
+    "function-list": function_list,
+    "client-id": client_id,
+    "tracking-info": tracking_info,
+    "pushed": pushed,
 }
 
 # Comparators that take the probe argument (see harness.py).
@@ -1092,6 +1175,10 @@ RULES: list[Rule] = [
          "harness directive: a complete SCAN iteration; SCAN guarantees which "
          "keys are returned, not their order or duplicates-free-ness (duplicates "
          "are removed by the harness before comparison)"),
+    Rule(("FUNCTION", "LIST"), "function-list",
+         "FUNCTION LIST walks the libraries dictionary and each library's functions "
+         "dictionary in hash-table order (SipHash with a per-process random seed): "
+         "Redis itself lists them in a different order from one run to the next"),
     Rule(("PUBSUB", "CHANNELS"), "unordered",
          "PUBSUB CHANNELS lists channels in hash-table order, which Redis does not define"),
     Rule(("PUBSUB", "SHARDCHANNELS"), "unordered",
@@ -1168,9 +1255,14 @@ RULES: list[Rule] = [
     Rule(("SLOWLOG", "GET"), "type",
          "slow log entries hold times, durations and client addresses"),
     Rule(("SLOWLOG", "LEN"), "type", "which commands were slow depends on timing"),
-    Rule(("@READ",), "monitor-line",
+    Rule(("@READ",), "pushed",
          "harness directive: a pushed/streamed reply; MONITOR lines carry a "
-         "timestamp and the client's address:port"),
+         "timestamp and the client's address:port; tracking-redir-broken "
+         "carries a client id"),
+    Rule(("CLIENT", "GETREDIR"), "client-id",
+         "the redirect target is a client id, numbered per process"),
+    Rule(("CLIENT", "TRACKINGINFO"), "tracking-info",
+         "the redirect target is a client id, numbered per process"),
 
     # --- collections: hash order, random picks ---------------------------------
     Rule(("SMEMBERS",), "ordered-if-compact",

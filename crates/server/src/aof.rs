@@ -381,6 +381,21 @@ pub fn before_sleep(srv: &mut Server) {
     }
 }
 
+/// SHUTDOWN while the first base of an AOF turned on at run time is being
+/// written would lose the data set on restart: refused unless FORCE (Redis).
+pub fn may_shut_down(srv: &Server, force: bool) -> bool {
+    if !(srv.aof_state.waiting_rewrite && srv.aof_state.rewrite.is_some()) {
+        return true;
+    }
+    if force {
+        warning!("Writing initial AOF. Exit anyway.");
+        true
+    } else {
+        warning!("Writing initial AOF, can't exit.");
+        false
+    }
+}
+
 /// At exit: write what is buffered and fsync; abandon a rewrite.
 pub fn shutdown(srv: &mut Server) {
     if srv.aof_state.rewrite.is_some() {

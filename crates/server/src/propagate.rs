@@ -122,6 +122,7 @@ pub fn propagate(srv: &mut Server, db: usize, argv: Vec<Vec<u8>>, target: Target
 
 /// A key the engine deleted by itself (expiry, eviction).
 pub fn propagate_deletion(srv: &mut Server, db: usize, key: &[u8], lazy: bool) {
+    crate::tracking::key_deleted(srv, key);
     if !active(srv) {
         return;
     }

@@ -11,6 +11,7 @@
 //! Bit offsets are bounded by `proto-max-bulk-len`, as in Redis.
 
 use super::{dispose, eq_ic, err, lookup_read, lookup_write, parse_int, Ctx};
+use crate::notify::class;
 use crate::server::Server;
 use shoal_store::db::FLAG_RAW;
 use shoal_store::{StrRef, Value};
@@ -42,13 +43,24 @@ fn int(arg: &[u8]) -> Result<i64, &'static str> {
     parse_int(arg).ok_or(err::NOT_INT)
 }
 
-/// Looks up `key` as a string to edit in place: created empty if missing, made a
-/// growable raw buffer of at least `min_len` bytes (zero padded) and flagged raw.
-/// Err(()) when the key holds another type.
-fn string_for_write<'a>(srv: &'a mut Server, db: usize, key: &[u8], min_len: usize) -> Result<&'a mut Vec<u8>, ()> {
+/// Looks up `key` as a string to edit in place: created empty if missing (with
+/// a `new` event), made a growable raw buffer of at least `min_len` bytes (zero
+/// padded) and flagged raw. Also says whether the key was created or grown
+/// (Redis then reports the write even if no bit changed). Err(()) when the key
+/// holds another type.
+fn string_for_write<'a>(
+    srv: &'a mut Server,
+    me: &mut crate::client::ClientState,
+    db: usize,
+    key: &[u8],
+    min_len: usize,
+) -> Result<(&'a mut Vec<u8>, bool), ()> {
+    let mut dirty = false;
     match lookup_write(srv, db, key) {
         None => {
             srv.keyspace.dbs[db].set(key, Value::Raw(Box::default()), false);
+            crate::notify::notify(srv, Some(me), class::NEW, "new", db, key);
+            dirty = true;
         }
         Some(e) if e.value.is_string() => {}
         Some(_) => return Err(()),
@@ -58,8 +70,9 @@ fn string_for_write<'a>(srv: &'a mut Server, db: usize, key: &[u8], min_len: usi
     let buf = e.value.make_raw();
     if buf.len() < min_len {
         buf.resize(min_len, 0);
+        dirty = true;
     }
-    Ok(buf)
+    Ok((buf, dirty))
 }
 
 /// SETBIT key offset value
@@ -75,9 +88,12 @@ pub fn setbit(ctx: &mut Ctx, args: &[&[u8]]) {
     };
     let db = ctx.client.db;
     let min_len = (offset >> 3) as usize + 1;
-    match string_for_write(ctx.srv, db, args[1], min_len) {
-        Ok(buf) => {
+    match string_for_write(ctx.srv, ctx.client, db, args[1], min_len) {
+        Ok((buf, dirty)) => {
             let old = bits::setbit(buf, offset, on);
+            if dirty || old != on {
+                ctx.notify(class::STRING, "setbit", args[1]);
+            }
             ctx.client.out.int(old as i64);
         }
         Err(()) => ctx.client.out.error(err::WRONGTYPE),
@@ -246,14 +262,20 @@ pub fn bitop(ctx: &mut Ctx, args: &[&[u8]]) {
     if len == 0 {
         if let Some(old) = ctx.db().remove(dest) {
             dispose(ctx.srv, old.value);
+            ctx.notify(class::GENERIC, "del", dest);
         }
     } else {
-        if let Some(old) = ctx.db().set(dest, Value::from_vec(result), false) {
-            dispose(ctx.srv, old);
+        if crate::notify::enabled(ctx.srv, class::NEW | class::EXPIRED) {
+            let _ = lookup_write(ctx.srv, db, dest);
+        }
+        match ctx.db().set(dest, Value::from_vec(result), false) {
+            Some(old) => dispose(ctx.srv, old),
+            None => ctx.notify(class::NEW, "new", dest),
         }
         if let Some(e) = lookup_write(ctx.srv, db, dest) {
             e.flags |= FLAG_RAW;
         }
+        ctx.notify(class::STRING, "set", dest);
     }
     ctx.out().int(len as i64);
 }
@@ -368,15 +390,23 @@ fn bitfield_generic(ctx: &mut Ctx, args: &[&[u8]], readonly: bool) {
         .map(|op| bits::bytes_needed(op.offset, op.ty.bits()))
         .max()
         .unwrap_or(0);
-    let Ok(buf) = string_for_write(ctx.srv, db, args[1], min_len) else {
-        return out.error(err::WRONGTYPE);
+    let Ok((buf, dirty)) = string_for_write(ctx.srv, ctx.client, db, args[1], min_len) else {
+        return ctx.client.out.error(err::WRONGTYPE);
     };
+    let out = &mut ctx.client.out;
+    // Redis reports the write when a SET/INCRBY was applied to a created or
+    // grown string, or changed a value.
+    let mut changed = false;
     out.array(ops.len());
     for op in &ops {
         match op.kind {
             FieldOpKind::Get => out.int(bits::bitfield_get(buf, op.offset, op.ty)),
             FieldOpKind::Set => match bits::bitfield_incr(op.value, 0, op.ty, op.overflow) {
-                Some(v) => out.int(bits::bitfield_set(buf, op.offset, op.ty, v)),
+                Some(v) => {
+                    let old = bits::bitfield_set(buf, op.offset, op.ty, v);
+                    changed |= dirty || old != v;
+                    out.int(old)
+                }
                 None => out.null(),
             },
             FieldOpKind::IncrBy => {
@@ -384,12 +414,16 @@ fn bitfield_generic(ctx: &mut Ctx, args: &[&[u8]], readonly: bool) {
                 match bits::bitfield_incr(old, op.value, op.ty, op.overflow) {
                     Some(v) => {
                         bits::bitfield_set(buf, op.offset, op.ty, v);
+                        changed |= dirty || old != v;
                         out.int(v)
                     }
                     None => out.null(),
                 }
             }
         }
+    }
+    if changed {
+        ctx.notify(class::STRING, "setbit", args[1]);
     }
 }
 

@@ -18,6 +18,8 @@ use std::os::fd::AsRawFd;
 /// What CLIENT LIST shows of one connection beyond its [`ClientState`].
 struct Conn<'a> {
     state: &'a ClientState,
+    /// Its CLIENT TRACKING mode, when on.
+    tracking: Option<&'a crate::tracking::ClientTracking>,
     fd: i32,
     qbuf: usize,
     qbuf_free: usize,
@@ -27,9 +29,10 @@ struct Conn<'a> {
 }
 
 impl<'a> Conn<'a> {
-    fn other(c: &'a Client) -> Self {
+    fn other(c: &'a Client, srv: &'a Server) -> Self {
         Conn {
             state: &c.state,
+            tracking: srv.tracking.get(c.state.id),
             fd: c.stream.as_raw_fd(),
             qbuf: c.query.pending(),
             qbuf_free: c.query.capacity().saturating_sub(c.query.pending()),
@@ -40,7 +43,7 @@ impl<'a> Conn<'a> {
 }
 
 /// The flags letters of CLIENT LIST.
-fn flags(st: &ClientState) -> String {
+fn flags(st: &ClientState, tracking: Option<&crate::tracking::ClientTracking>) -> String {
     let mut f = String::new();
     if st.replica {
         f.push('S');
@@ -60,6 +63,7 @@ fn flags(st: &ClientState) -> String {
     if st.blocked.is_some() {
         f.push('b');
     }
+    crate::tracking::list_flags(tracking, &mut f);
     if st.close_after_reply {
         f.push('c');
     }
@@ -93,7 +97,7 @@ fn client_line(c: &Conn, now_ms: i64) -> String {
         s,
         "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} \
          qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl={} oll=0 omem={} tot-mem={} \
-         events={} cmd={} user={} redir=-1 resp={}",
+         events={} cmd={} user={} redir={} resp={}",
         st.id,
         st.addr,
         st.laddr,
@@ -101,7 +105,7 @@ fn client_line(c: &Conn, now_ms: i64) -> String {
         lossy(&st.name),
         (now_ms - st.created_ms).max(0) / 1000,
         (now_ms - st.last_interaction_ms).max(0) / 1000,
-        flags(st),
+        flags(st, c.tracking),
         st.db,
         st.channels.len(),
         st.patterns.len(),
@@ -118,6 +122,7 @@ fn client_line(c: &Conn, now_ms: i64) -> String {
         if c.write_pending { "rw" } else { "r" },
         st.last_cmd,
         st.user,
+        crate::tracking::redirect_of(c.tracking),
         if st.out.is_resp3() { 3 } else { 2 },
     );
     s
@@ -190,9 +195,10 @@ fn own_fd(srv: &Server, me: &ClientState) -> i32 {
     found
 }
 
-fn me_conn<'a>(srv: &Server, me: &'a ClientState, args: &[&[u8]]) -> Conn<'a> {
+fn me_conn<'a>(srv: &'a Server, me: &'a ClientState, args: &[&[u8]]) -> Conn<'a> {
     Conn {
         state: me,
+        tracking: srv.tracking.get(me.id),
         fd: own_fd(srv, me),
         qbuf: 0,
         qbuf_free: 0,
@@ -268,7 +274,7 @@ pub fn list(ctx: &mut Ctx, args: &[&[u8]]) {
     let now = unix_ms();
     let srv = &*ctx.srv;
     let me = me_conn(srv, ctx.client, args);
-    let mut conns: Vec<Conn> = srv.clients.iter().map(|(_, c)| Conn::other(c)).collect();
+    let mut conns: Vec<Conn> = srv.clients.iter().map(|(_, c)| Conn::other(c, srv)).collect();
     conns.push(me);
     let mut text = String::new();
     match ids {
@@ -429,6 +435,22 @@ pub fn kill(ctx: &mut Ctx, args: &[&[u8]]) {
 // ---------------------------------------------------------------------------
 // The rest
 
+pub fn tracking(ctx: &mut Ctx, args: &[&[u8]]) {
+    crate::tracking::client_tracking(ctx, args)
+}
+
+pub fn caching(ctx: &mut Ctx, args: &[&[u8]]) {
+    crate::tracking::client_caching(ctx, args)
+}
+
+pub fn getredir(ctx: &mut Ctx, args: &[&[u8]]) {
+    crate::tracking::client_getredir(ctx, args)
+}
+
+pub fn trackinginfo(ctx: &mut Ctx, args: &[&[u8]]) {
+    crate::tracking::client_trackinginfo(ctx, args)
+}
+
 pub fn id(ctx: &mut Ctx, _args: &[&[u8]]) {
     let id = ctx.client.id as i64;
     ctx.out().int(id);
@@ -559,6 +581,10 @@ pub fn help(ctx: &mut Ctx, _args: &[&[u8]]) {
         ctx.out(),
         "CLIENT",
         &[
+            "CACHING (YES|NO)",
+            "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+            "GETREDIR",
+            "    Return the client ID we are redirecting to when tracking is enabled.",
             "GETNAME",
             "    Return the name of the current connection.",
             "ID",
@@ -597,6 +623,11 @@ pub fn help(ctx: &mut Ctx, _args: &[&[u8]]) {
             "    Set client meta attr. Options are:",
             "    * LIB-NAME: the client lib name.",
             "    * LIB-VER: the client lib version.",
+            "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+            "         [OPTIN] [OPTOUT] [NOLOOP]",
+            "    Control server assisted client side caching.",
+            "TRACKINGINFO",
+            "    Report tracking status for the current connection.",
             "NO-EVICT (ON|OFF)",
             "    Protect current client connection from eviction.",
         ],

@@ -44,6 +44,7 @@ pub fn reset(ctx: &mut Ctx, _args: &[&[u8]]) {
     }
     super::transaction::discard_transaction(ctx.srv, ctx.client);
     super::pubsub::unsubscribe_all(ctx.srv, ctx.client);
+    ctx.srv.tracking.disable(ctx.client.id);
     ctx.client.authenticated = !ctx.srv.auth_required();
     ctx.client.user = "default".into();
     ctx.out().simple("RESET");

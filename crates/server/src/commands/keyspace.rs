@@ -3,6 +3,7 @@
 //! OBJECT, SELECT, SWAPDB, MOVE.
 
 use super::{dispose, eq_ic, err, help_reply, int_arg, lookup_read, lookup_write, parse_int, Ctx};
+use crate::notify::class;
 use shoal_store::db::FLAG_RAW;
 use shoal_store::NO_EXPIRE;
 
@@ -16,6 +17,7 @@ fn delete_keys(ctx: &mut Ctx, args: &[&[u8]]) {
                 if e.value.is_big() {
                     ctx.srv.lazyfree.free(e);
                 }
+                ctx.notify(class::GENERIC, "del", key);
             }
         }
     }
@@ -89,6 +91,9 @@ fn rename_generic(ctx: &mut Ctx, args: &[&[u8]], nx: bool) {
     if let Some(e) = d.get_mut(dst, i64::MIN) {
         e.flags = flags;
     }
+    ctx.notify(class::NEW, "new", dst);
+    ctx.notify(class::GENERIC, "rename_from", src);
+    ctx.notify(class::GENERIC, "rename_to", dst);
     if nx {
         ctx.out().int(1);
     } else {
@@ -161,6 +166,8 @@ pub fn copy(ctx: &mut Ctx, args: &[&[u8]]) {
     if let Some(e) = d.get_mut(dst, i64::MIN) {
         e.flags = flags;
     }
+    crate::notify::notify(ctx.srv, Some(ctx.client), class::NEW, "new", dst_db, dst);
+    crate::notify::notify(ctx.srv, Some(ctx.client), class::GENERIC, "copy_to", dst_db, dst);
     ctx.out().int(1);
 }
 
@@ -254,6 +261,21 @@ pub fn parse_cursor(arg: &[u8]) -> Option<u64> {
 pub fn randomkey(ctx: &mut Ctx, _args: &[&[u8]]) {
     let now = ctx.now();
     let db = ctx.client.db;
+    // As Redis: an expired key picked is deleted (lazy expiry, with its
+    // `expired` event) and another one picked.
+    for _ in 0..100 {
+        let srv = &mut *ctx.srv;
+        let Some(k) = srv.keyspace.dbs[db].random_key(&mut srv.rng, i64::MIN) else {
+            break;
+        };
+        if srv.keyspace.dbs[db].peek(&k, now).is_some() {
+            ctx.client.out.bulk(&k);
+            return;
+        }
+        if lookup_write(ctx.srv, db, &k).is_some() {
+            break;
+        }
+    }
     let srv = &mut *ctx.srv;
     match srv.keyspace.dbs[db].random_key(&mut srv.rng, now) {
         Some(k) => ctx.client.out.bulk(&k),
@@ -397,6 +419,8 @@ fn expire_generic(ctx: &mut Ctx, args: &[&[u8]], unit_ms: bool, absolute: bool, 
         }
         let lazy = ctx.srv.config.lazyfree_lazy_expire;
         propagate_del(ctx, args[1], lazy);
+        ctx.notify(class::GENERIC, "del", args[1]);
+        ctx.out().int(1);
     } else {
         ctx.db().set_expire(args[1], at);
         if ctx.propagating() && !(unit_ms && absolute) {
@@ -405,8 +429,10 @@ fn expire_generic(ctx: &mut Ctx, args: &[&[u8]], unit_ms: bool, absolute: bool, 
             argv[2] = int_bytes(at);
             ctx.propagate(argv);
         }
+        // Redis replies before this event.
+        ctx.out().int(1);
+        ctx.notify(class::GENERIC, "expire", args[1]);
     }
-    ctx.out().int(1);
 }
 
 pub fn expire(ctx: &mut Ctx, args: &[&[u8]]) {
@@ -452,6 +478,7 @@ pub fn persist(ctx: &mut Ctx, args: &[&[u8]]) {
     let had = lookup_write(ctx.srv, db, args[1]).is_some_and(|e| e.has_expire());
     if had {
         ctx.db().set_expire(args[1], NO_EXPIRE);
+        ctx.notify(class::GENERIC, "persist", args[1]);
     } else {
         ctx.propagate_nothing();
     }
@@ -467,18 +494,21 @@ pub fn touch(ctx: &mut Ctx, args: &[&[u8]]) {
 fn object_entry<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Option<&'a shoal_store::Entry> {
     let now = ctx.now();
     let db = ctx.client.db;
-    let srv = &mut *ctx.srv;
-    match srv.keyspace.dbs[db].lookup(key, now) {
-        shoal_store::db::Lookup::Found(e) => Some(e),
-        shoal_store::db::Lookup::Expired => {
-            srv.stats.expired_keys += 1;
-            if srv.aof.is_some() || srv.repl.has_stream() {
-                srv.propagator.record_deletion(db, key, srv.config.lazyfree_lazy_expire);
-            }
-            None
+    let expired = match ctx.srv.keyspace.dbs[db].lookup(key, now) {
+        shoal_store::db::Lookup::Found(_) => false,
+        shoal_store::db::Lookup::Expired => true,
+        shoal_store::db::Lookup::Missing => return None,
+    };
+    if expired {
+        let srv = &mut *ctx.srv;
+        srv.stats.expired_keys += 1;
+        if srv.aof.is_some() || srv.repl.has_stream() {
+            srv.propagator.record_deletion(db, key, srv.config.lazyfree_lazy_expire);
         }
-        shoal_store::db::Lookup::Missing => None,
+        ctx.notify(class::EXPIRED, "expired", key);
+        return None;
     }
+    ctx.srv.keyspace.dbs[db].peek(key, now)
 }
 
 fn lfu_policy(ctx: &Ctx) -> bool {
@@ -604,5 +634,9 @@ pub fn move_(ctx: &mut Ctx, args: &[&[u8]]) {
     if let Some(e) = d.get_mut(args[1], i64::MIN) {
         e.flags = flags;
     }
+    let srv = &mut *ctx.srv;
+    crate::notify::notify(srv, Some(&mut *ctx.client), class::NEW, "new", dst_db, args[1]);
+    crate::notify::notify(srv, Some(&mut *ctx.client), class::GENERIC, "move_from", src_db, args[1]);
+    crate::notify::notify(srv, Some(&mut *ctx.client), class::GENERIC, "move_to", dst_db, args[1]);
     ctx.out().int(1);
 }

@@ -39,13 +39,22 @@ fn list_ref<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<Option<&'a ListValue>, (
     }
 }
 
-/// Deletes `key` if its list became empty (a key never holds an empty list).
+/// Deletes `key` if its list became empty (a key never holds an empty list),
+/// with its `del` event.
 fn drop_if_empty(ctx: &mut Ctx, key: &[u8]) {
     let db = ctx.client.db;
     let empty = matches!(lookup_write(ctx.srv, db, key), Some(e) if matches!(&e.value, Value::List(l) if l.is_empty()));
     if empty {
         ctx.srv.keyspace.dbs[db].remove(key);
+        ctx.notify(class::GENERIC, "del", key);
     }
+}
+
+/// After a pop was answered: its `lpop`/`rpop` event, then the deletion of an
+/// emptied list (Redis's order).
+fn finish_pop(ctx: &mut Ctx, key: &[u8], front: bool) {
+    ctx.notify(class::LIST, if front { "lpop" } else { "rpop" }, key);
+    drop_if_empty(ctx, key);
 }
 
 /// Pushes to the head or tail; creates the list unless `only_existing`.
@@ -60,6 +69,7 @@ fn push(ctx: &mut Ctx, key: &[u8], items: &[&[u8]], front: bool, only_existing: 
                 return Some(0);
             }
             ctx.srv.keyspace.dbs[db].set(key, Value::List(Box::default()), false);
+            ctx.notify(class::NEW, "new", key);
             match list_mut(ctx, key) {
                 Ok(Some(l)) => l,
                 _ => unreachable!("just created"),
@@ -83,6 +93,9 @@ fn push_cmd(ctx: &mut Ctx, args: &[&[u8]], front: bool, only_existing: bool) {
             ctx.propagate_nothing();
         }
         ctx.out().int(n as i64);
+        if n > 0 {
+            ctx.notify(class::LIST, if front { "lpush" } else { "rpush" }, args[1]);
+        }
     }
 }
 
@@ -99,7 +112,8 @@ pub fn rpushx(ctx: &mut Ctx, args: &[&[u8]]) {
     push_cmd(ctx, args, false, true)
 }
 
-/// Pops up to `count` items from one end, deleting the key when emptied.
+/// Pops up to `count` items from one end. The caller answers, then calls
+/// [`finish_pop`] when items were popped (an emptied list is deleted there).
 fn pop_n(ctx: &mut Ctx, key: &[u8], front: bool, count: usize) -> Result<Option<Vec<Vec<u8>>>, ()> {
     let Some(list) = list_mut(ctx, key)? else {
         return Ok(None);
@@ -111,7 +125,6 @@ fn pop_n(ctx: &mut Ctx, key: &[u8], front: bool, count: usize) -> Result<Option<
             None => break,
         }
     }
-    drop_if_empty(ctx, key);
     Ok(Some(out))
 }
 
@@ -153,6 +166,9 @@ fn pop_cmd(ctx: &mut Ctx, args: &[&[u8]], front: bool) {
                 }
             } else {
                 out.bulk(&items[0]);
+            }
+            if !items.is_empty() {
+                finish_pop(ctx, args[1], front);
             }
         }
     }
@@ -233,6 +249,7 @@ pub fn lset(ctx: &mut Ctx, args: &[&[u8]]) {
     };
     if ok {
         ctx.out().ok();
+        ctx.notify(class::LIST, "lset", args[1]);
     } else {
         ctx.out().error("ERR index out of range");
     }
@@ -279,21 +296,24 @@ pub fn ltrim(ctx: &mut Ctx, args: &[&[u8]]) {
     let Some(end) = int_arg(ctx, args[3]) else {
         return;
     };
-    let trimmed = match list_mut(ctx, args[1]) {
+    let (exists, trimmed) = match list_mut(ctx, args[1]) {
         Err(()) => return,
-        Ok(None) => false,
+        Ok(None) => (false, false),
         Ok(Some(l)) => {
             let before = l.len();
             match clamp_range(start, end, l.len()) {
                 None => l.trim(1, 0),
                 Some((s, e)) => l.trim(s, e),
             }
-            l.len() != before
+            (true, l.len() != before)
         }
     };
     if !trimmed {
         // Nothing removed: nothing to propagate (as Redis).
         ctx.propagate_nothing();
+    }
+    if exists {
+        ctx.notify(class::LIST, "ltrim", args[1]);
     }
     drop_if_empty(ctx, args[1]);
     ctx.out().ok();
@@ -312,6 +332,8 @@ pub fn lrem(ctx: &mut Ctx, args: &[&[u8]]) {
     if removed == 0 {
         // Nothing changed: nothing to propagate (as Redis).
         ctx.propagate_nothing();
+    } else {
+        ctx.notify(class::LIST, "lrem", args[1]);
     }
     drop_if_empty(ctx, args[1]);
     ctx.out().int(removed as i64);
@@ -341,6 +363,8 @@ pub fn linsert(ctx: &mut Ctx, args: &[&[u8]]) {
     if reply <= 0 {
         // No list or no pivot: nothing changed, nothing to propagate.
         ctx.propagate_nothing();
+    } else {
+        ctx.notify(class::LIST, "linsert", args[1]);
     }
     ctx.out().int(reply);
 }
@@ -445,7 +469,8 @@ fn side(arg: &[u8]) -> Option<bool> {
     }
 }
 
-/// LMOVE's core: pops from `src`, pushes to `dst`. Ok(None) when `src` is empty.
+/// LMOVE's core: pops from `src`, pushes to `dst` (with its events). Ok(None)
+/// when `src` is empty. The caller answers, then calls [`finish_pop`] on `src`.
 fn move_item(ctx: &mut Ctx, src: &[u8], dst: &[u8], from_left: bool, to_left: bool) -> Result<Option<Vec<u8>>, ()> {
     if list_mut(ctx, src)?.is_none() {
         return Ok(None);
@@ -457,6 +482,7 @@ fn move_item(ctx: &mut Ctx, src: &[u8], dst: &[u8], from_left: bool, to_left: bo
         _ => return Ok(None),
     };
     push(ctx, dst, &[&item], to_left, false).ok_or(())?;
+    ctx.notify(class::LIST, if to_left { "lpush" } else { "rpush" }, dst);
     Ok(Some(item))
 }
 
@@ -467,7 +493,10 @@ fn lmove_generic(ctx: &mut Ctx, src: &[u8], dst: &[u8], from_left: bool, to_left
             ctx.propagate_nothing();
             ctx.out().null()
         }
-        Ok(Some(item)) => ctx.out().bulk(&item),
+        Ok(Some(item)) => {
+            ctx.out().bulk(&item);
+            finish_pop(ctx, src, from_left);
+        }
     }
 }
 
@@ -509,6 +538,7 @@ fn mpop_serve(ctx: &mut Ctx, p: &super::MpopArgs) -> Result<bool, ()> {
             for it in &items {
                 out.bulk(it);
             }
+            finish_pop(ctx, key, p.first_end);
             return Ok(true);
         }
     }
@@ -540,6 +570,7 @@ fn bpop(ctx: &mut Ctx, args: &[&[u8]], front: bool) {
                 out.array(2);
                 out.bulk(key);
                 out.bulk(&items[0]);
+                finish_pop(ctx, key, front);
                 return;
             }
         }
@@ -596,7 +627,8 @@ fn blmove_generic(
                 };
                 ctx.propagate(argv);
             }
-            ctx.out().bulk(&item)
+            ctx.out().bulk(&item);
+            finish_pop(ctx, src, from_left);
         }
         // Inside EXEC Redis answers BLMOVE/BRPOPLPUSH with a null bulk string.
         Ok(None) if ctx.client.in_exec => ctx.out().null(),

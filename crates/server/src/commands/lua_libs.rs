@@ -4,9 +4,9 @@
 //! Roberto Ierusalimschy's struct library as Redis 7.0 ships them).
 //!
 //! Rust callbacks cannot raise plain Lua string errors through mlua, so every
-//! function here is wrapped by a small Lua function: a Rust function that fails
-//! returns a sentinel light userdata followed by the message, and the wrapper
-//! raises it with `error(msg, 2)`, which adds the caller's position
+//! function here is wrapped by a small C trampoline ([`raising`]): a Rust
+//! function that fails returns a sentinel light userdata followed by the
+//! message, and the trampoline raises it with the caller's position
 //! (`user_script:1: ...`) exactly like `luaL_error` does in C.
 
 use mlua::{LightUserData, Lua, MultiValue, Table, Value};
@@ -15,9 +15,22 @@ use std::rc::Rc;
 
 type LResult = Result<MultiValue, String>;
 
-/// The light userdata that marks a failed call (address 1: never a real one).
-fn sentinel() -> Value {
-    Value::LightUserData(LightUserData(1 as *mut std::ffi::c_void))
+static SENTINEL: u8 = 0;
+static BOXED: u8 = 0;
+
+/// The address of the light userdata that marks a failed call.
+pub fn sentinel_ptr() -> *mut std::ffi::c_void {
+    &SENTINEL as *const u8 as *mut std::ffi::c_void
+}
+
+/// The address of the light userdata that marks a boxed number.
+fn boxed_ptr() -> *mut std::ffi::c_void {
+    &BOXED as *const u8 as *mut std::ffi::c_void
+}
+
+/// The light userdata that marks a failed call.
+pub fn sentinel() -> Value {
+    Value::LightUserData(LightUserData(sentinel_ptr()))
 }
 
 /// `cjson.null`: a NULL light userdata, as lua-cjson uses.
@@ -25,8 +38,41 @@ pub fn null() -> Value {
     Value::NULL
 }
 
+/// A number argument read exactly: mlua turns -0 and tiny numbers into the
+/// integer 0, so the trampoline boxes those (a table marked with light
+/// userdata holding the number).
+pub fn exact_number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Integer(i) => Some(*i as f64),
+        Value::Number(n) => Some(*n),
+        Value::Table(t) => boxed_number(t),
+        _ => None,
+    }
+}
+
+fn boxed_number(t: &Table) -> Option<f64> {
+    let marker = Value::LightUserData(LightUserData(boxed_ptr()));
+    match t.raw_get::<Value>(marker) {
+        Ok(Value::Boolean(true)) => t.raw_get::<f64>(1).ok(),
+        _ => None,
+    }
+}
+
+/// A table's value, with numbers read exactly.
+fn exact_value(t: &Table, k: &Value, v: Value) -> Value {
+    match v {
+        Value::Integer(0) => t.raw_get::<f64>(k.clone()).map(Value::Number).unwrap_or(v),
+        v => v,
+    }
+}
+
 /// Lua's name of a value's type, as error messages print it.
 fn type_name(v: Option<&Value>) -> &'static str {
+    if let Some(Value::Table(t)) = v {
+        if boxed_number(t).is_some() {
+            return "number";
+        }
+    }
     match v {
         None => "no value",
         Some(Value::Nil) => "nil",
@@ -50,6 +96,7 @@ fn check_number(lua: &Lua, args: &[Value], i: usize, fname: &str) -> Result<f64,
     match args.get(i) {
         Some(Value::Integer(n)) => Ok(*n as f64),
         Some(Value::Number(n)) => Ok(*n),
+        Some(Value::Table(t)) if boxed_number(t).is_some() => Ok(boxed_number(t).unwrap_or(0.0)),
         Some(v @ Value::String(_)) => match lua.coerce_number(v.clone()) {
             Ok(Some(n)) => Ok(n),
             _ => Err(bad_arg(i + 1, fname, "number expected, got string")),
@@ -68,6 +115,9 @@ fn check_string(args: &[Value], i: usize, fname: &str) -> Result<Vec<u8>, String
         Some(Value::String(s)) => Ok(s.as_bytes().to_vec()),
         Some(Value::Integer(n)) => Ok(fmt_g(*n as f64, 14).into_bytes()),
         Some(Value::Number(n)) => Ok(fmt_g(*n, 14).into_bytes()),
+        Some(Value::Table(t)) if boxed_number(t).is_some() => {
+            Ok(fmt_g(boxed_number(t).unwrap_or(0.0), 14).into_bytes())
+        }
         other => Err(bad_arg(
             i + 1,
             fname,
@@ -93,13 +143,65 @@ pub fn fmt_g(v: f64, prec: usize) -> String {
     String::from_utf8_lossy(&buf[..(n.max(0) as usize).min(buf.len() - 1)]).into_owned()
 }
 
+/// The C function scripts call: it calls its upvalue (a Rust or Lua
+/// function) with the same arguments; when that returns the failure sentinel
+/// it raises the value after it, as `luaL_error` would: a string gets the
+/// caller's position (`user_script:1: `), a table is raised as it is. Being a
+/// C function, it keeps the caller's frame even when called in a tail call.
+unsafe extern "C-unwind" fn raising_trampoline(l: *mut mlua::ffi::lua_State) -> std::ffi::c_int {
+    use mlua::ffi;
+    let n = ffi::lua_gettop(l);
+    // mlua reads -0 and numbers below f64::EPSILON as the integer 0: box them
+    // so the callee can read them exactly (see `exact_number`).
+    for i in 1..=n {
+        if ffi::lua_type(l, i) == ffi::LUA_TNUMBER {
+            let v = ffi::lua_tonumber(l, i);
+            if (v == 0.0 && v.is_sign_negative()) || (v != 0.0 && v.abs() < f64::EPSILON) {
+                ffi::lua_createtable(l, 1, 1);
+                ffi::lua_pushnumber(l, v);
+                ffi::lua_rawseti(l, -2, 1);
+                ffi::lua_pushlightuserdata(l, boxed_ptr());
+                ffi::lua_pushboolean(l, 1);
+                ffi::lua_rawset(l, -3);
+                ffi::lua_replace(l, i);
+            }
+        }
+    }
+    ffi::lua_pushvalue(l, ffi::lua_upvalueindex(1));
+    ffi::lua_insert(l, 1);
+    ffi::lua_call(l, n, ffi::LUA_MULTRET);
+    let nres = ffi::lua_gettop(l);
+    if nres >= 1 && ffi::lua_type(l, 1) == ffi::LUA_TLIGHTUSERDATA && ffi::lua_touserdata(l, 1) == sentinel_ptr() {
+        if ffi::lua_type(l, 2) == ffi::LUA_TSTRING {
+            ffi::luaL_where(l, 1);
+            ffi::lua_pushvalue(l, 2);
+            ffi::lua_concat(l, 2);
+        } else {
+            ffi::lua_pushvalue(l, 2);
+        }
+        ffi::lua_error(l);
+    }
+    nres
+}
+
+/// Wraps `f` (which reports failures as the sentinel followed by the error
+/// value) into a C function that raises them.
+pub fn raising(lua: &Lua, f: mlua::Function) -> mlua::Result<mlua::Function> {
+    // SAFETY: pushes one C closure over the function already on the stack.
+    unsafe {
+        lua.exec_raw::<mlua::Function>(f, |l| {
+            mlua::ffi::lua_pushcclosure(l, raising_trampoline, 1);
+        })
+    }
+}
+
 /// Registers a Rust function under `name` in `t`, wrapped so its failures
 /// become Lua errors.
-fn register<F>(lua: &Lua, wrap: &mlua::Function, t: &Table, name: &str, f: F) -> mlua::Result<()>
+fn register<F>(lua: &Lua, t: &Table, name: &str, f: F) -> mlua::Result<()>
 where
-    F: Fn(&Lua, MultiValue) -> LResult + 'static,
+    F: Fn(&Lua, Vec<Value>) -> LResult + 'static,
 {
-    let raw = lua.create_function(move |lua, args: MultiValue| match f(lua, args) {
+    let raw = lua.create_function(move |lua, args: MultiValue| match f(lua, args.into_iter().collect()) {
         Ok(v) => Ok(v),
         Err(msg) => {
             let mut mv = MultiValue::new();
@@ -108,8 +210,7 @@ where
             Ok(mv)
         }
     })?;
-    let wrapped: mlua::Function = wrap.call(raw)?;
-    t.raw_set(name, wrapped)
+    t.raw_set(name, raising(lua, raw)?)
 }
 
 fn one(v: Value) -> LResult {
@@ -128,27 +229,11 @@ fn lstr(lua: &Lua, b: &[u8]) -> Result<Value, String> {
 
 /// Installs the four libraries as globals.
 pub fn install(lua: &Lua) -> mlua::Result<()> {
-    let wrap: mlua::Function = lua
-        .load(
-            r#"
-            local S = ...
-            local select, error = select, error
-            local function check(...)
-                if (...) == S then error((select(2, ...)), 2) end
-                return ...
-            end
-            return function(f)
-                return function(...) return check(f(...)) end
-            end
-            "#,
-        )
-        .set_name("=lua_libs")
-        .call(sentinel())?;
     let g = lua.globals();
-    g.raw_set("cjson", cjson::new_module(lua, &wrap)?)?;
-    g.raw_set("cmsgpack", cmsgpack::new_module(lua, &wrap)?)?;
-    g.raw_set("bit", bitop::new_module(lua, &wrap)?)?;
-    g.raw_set("struct", structlib::new_module(lua, &wrap)?)?;
+    g.raw_set("cjson", cjson::new_module(lua)?)?;
+    g.raw_set("cmsgpack", cmsgpack::new_module(lua)?)?;
+    g.raw_set("bit", bitop::new_module(lua)?)?;
+    g.raw_set("struct", structlib::new_module(lua)?)?;
     Ok(())
 }
 
@@ -187,11 +272,11 @@ mod cjson {
 
     type Shared = Rc<RefCell<Cfg>>;
 
-    pub fn new_module(lua: &Lua, wrap: &mlua::Function) -> mlua::Result<Table> {
+    pub fn new_module(lua: &Lua) -> mlua::Result<Table> {
         let cfg: Shared = Rc::new(RefCell::new(Cfg::default()));
         let t = lua.create_table()?;
         let c = cfg.clone();
-        register(lua, wrap, &t, "encode", move |lua, args| {
+        register(lua, &t, "encode", move |lua, args| {
             if args.len() != 1 {
                 return Err(bad_arg(1, "encode", "expected 1 argument"));
             }
@@ -201,7 +286,7 @@ mod cjson {
             one(lstr(lua, &out)?)
         })?;
         let c = cfg.clone();
-        register(lua, wrap, &t, "decode", move |lua, args| {
+        register(lua, &t, "decode", move |lua, args| {
             if args.len() != 1 {
                 return Err(bad_arg(1, "decode", "expected 1 argument"));
             }
@@ -210,6 +295,7 @@ mod cjson {
             let mut p = Parser {
                 s: &text,
                 pos: 0,
+                err_pos: 0,
                 cfg: &cfg,
                 depth: 0,
                 lua,
@@ -217,29 +303,41 @@ mod cjson {
             one(p.decode_top()?)
         })?;
         let c = cfg.clone();
-        register(lua, wrap, &t, "encode_max_depth", move |_, args| {
-            int_option(&args, "encode_max_depth", 1, i32::MAX as i64, &mut c.borrow_mut().encode_max_depth)
+        register(lua, &t, "encode_max_depth", move |_, args| {
+            int_option(
+                &args,
+                "encode_max_depth",
+                1,
+                i32::MAX as i64,
+                &mut c.borrow_mut().encode_max_depth,
+            )
         })?;
         let c = cfg.clone();
-        register(lua, wrap, &t, "decode_max_depth", move |_, args| {
-            int_option(&args, "decode_max_depth", 1, i32::MAX as i64, &mut c.borrow_mut().decode_max_depth)
+        register(lua, &t, "decode_max_depth", move |_, args| {
+            int_option(
+                &args,
+                "decode_max_depth",
+                1,
+                i32::MAX as i64,
+                &mut c.borrow_mut().decode_max_depth,
+            )
         })?;
         let c = cfg.clone();
-        register(lua, wrap, &t, "encode_number_precision", move |_, args| {
+        register(lua, &t, "encode_number_precision", move |_, args| {
             let mut p = c.borrow().precision as i64;
             let r = int_option(&args, "encode_number_precision", 1, 14, &mut p);
             c.borrow_mut().precision = p as usize;
             r
         })?;
         let c = cfg.clone();
-        register(lua, wrap, &t, "encode_keep_buffer", move |lua, args| {
+        register(lua, &t, "encode_keep_buffer", move |lua, args| {
             let mut v = c.borrow().keep_buffer as u8;
             enum_option(lua, &args, "encode_keep_buffer", false, &mut v)?;
             c.borrow_mut().keep_buffer = v != 0;
             one(Value::Boolean(v != 0))
         })?;
         let c = cfg.clone();
-        register(lua, wrap, &t, "encode_invalid_numbers", move |lua, args| {
+        register(lua, &t, "encode_invalid_numbers", move |lua, args| {
             let mut v = c.borrow().encode_invalid;
             enum_option(lua, &args, "encode_invalid_numbers", true, &mut v)?;
             c.borrow_mut().encode_invalid = v;
@@ -250,14 +348,14 @@ mod cjson {
             })
         })?;
         let c = cfg.clone();
-        register(lua, wrap, &t, "decode_invalid_numbers", move |lua, args| {
+        register(lua, &t, "decode_invalid_numbers", move |lua, args| {
             let mut v = c.borrow().decode_invalid as u8;
             enum_option(lua, &args, "decode_invalid_numbers", false, &mut v)?;
             c.borrow_mut().decode_invalid = v != 0;
             one(Value::Boolean(v != 0))
         })?;
         let c = cfg.clone();
-        register(lua, wrap, &t, "encode_sparse_array", move |lua, args| {
+        register(lua, &t, "encode_sparse_array", move |lua, args| {
             let mut cfg = c.borrow_mut();
             let mut conv = cfg.sparse_convert as u8;
             let first: Vec<Value> = args.iter().take(1).cloned().collect();
@@ -267,14 +365,22 @@ mod cjson {
                 let n = check_number(lua, &args, 1, "encode_sparse_array")?;
                 let _ = v;
                 if !(0.0..=i32::MAX as f64).contains(&n) {
-                    return Err(bad_arg(2, "encode_sparse_array", "expected integer between 0 and 2147483647"));
+                    return Err(bad_arg(
+                        2,
+                        "encode_sparse_array",
+                        "expected integer between 0 and 2147483647",
+                    ));
                 }
                 cfg.sparse_ratio = n as i64;
             }
             if args.get(2).is_some_and(|v| !v.is_nil()) {
                 let n = check_number(lua, &args, 2, "encode_sparse_array")?;
                 if !(0.0..=i32::MAX as f64).contains(&n) {
-                    return Err(bad_arg(3, "encode_sparse_array", "expected integer between 0 and 2147483647"));
+                    return Err(bad_arg(
+                        3,
+                        "encode_sparse_array",
+                        "expected integer between 0 and 2147483647",
+                    ));
                 }
                 cfg.sparse_safe = n as i64;
             }
@@ -284,19 +390,15 @@ mod cjson {
             mv.push_back(num(cfg.sparse_safe as f64));
             Ok(mv)
         })?;
-        let w = wrap.clone();
-        t.raw_set(
-            "new",
-            lua.create_function(move |lua, _: MultiValue| new_module(lua, &w))?,
-        )?;
+        t.raw_set("new", lua.create_function(move |lua, _: MultiValue| new_module(lua))?)?;
         t.raw_set("null", null())?;
         t.raw_set("_NAME", "cjson")?;
         t.raw_set("_VERSION", "2.1.0")?;
         Ok(t)
     }
 
-    fn int_option(args: &MultiValue, name: &str, min: i64, max: i64, slot: &mut i64) -> LResult {
-        if let Some(v) = args.front().filter(|v| !v.is_nil()) {
+    fn int_option(args: &[Value], name: &str, min: i64, max: i64, slot: &mut i64) -> LResult {
+        if let Some(v) = args.first().filter(|v| !v.is_nil()) {
             let n = match v {
                 Value::Integer(i) => *i as f64,
                 Value::Number(n) => *n,
@@ -393,6 +495,7 @@ mod cjson {
             Value::Number(n) => encode_number(cfg, *n, out)?,
             Value::String(s) => encode_string(&s.as_bytes(), out),
             Value::LightUserData(p) if p.0.is_null() => out.extend_from_slice(b"null"),
+            Value::Table(t) if boxed_number(t).is_some() => encode_number(cfg, boxed_number(t).unwrap_or(0.0), out)?,
             Value::Table(t) => {
                 let depth = depth + 1;
                 if depth > cfg.encode_max_depth {
@@ -422,11 +525,7 @@ mod cjson {
                         }
                     }
                 }
-                if is_array
-                    && cfg.sparse_ratio > 0
-                    && max > items * cfg.sparse_ratio
-                    && max > cfg.sparse_safe
-                {
+                if is_array && cfg.sparse_ratio > 0 && max > items * cfg.sparse_ratio && max > cfg.sparse_safe {
                     if !cfg.sparse_convert {
                         return Err("Cannot serialise table: excessively sparse array".into());
                     }
@@ -439,6 +538,7 @@ mod cjson {
                             out.push(b',');
                         }
                         let item: Value = t.raw_get(i).map_err(|e| e.to_string())?;
+                        let item = exact_value(t, &Value::Integer(i), item);
                         encode(cfg, &item, depth, out)?;
                     }
                     out.push(b']');
@@ -471,6 +571,7 @@ mod cjson {
                             }
                         }
                         out.push(b':');
+                        let val = exact_value(t, &k, val);
                         encode(cfg, &val, depth, out)?;
                     }
                     out.push(b'}');
@@ -523,6 +624,8 @@ mod cjson {
     struct Parser<'a> {
         s: &'a [u8],
         pos: usize,
+        /// Where a string token's error is (an escape, or the end).
+        err_pos: usize,
         cfg: &'a Cfg,
         depth: i64,
         lua: &'a Lua,
@@ -541,7 +644,11 @@ mod cjson {
 
     impl Parser<'_> {
         fn err_at(&self, expected: &str, tok: &Tok, at: usize) -> String {
-            format!("Expected {expected} but found {} at character {}", tok_name(tok), at + 1)
+            format!(
+                "Expected {expected} but found {} at character {}",
+                tok_name(tok),
+                at + 1
+            )
         }
 
         fn next_token(&mut self) -> (Tok, usize) {
@@ -567,7 +674,11 @@ mod cjson {
                 return (t, start);
             }
             if c == b'"' {
-                return (self.string_token(), start);
+                let t = self.string_token();
+                if matches!(t, Tok::Error(_)) {
+                    return (t, self.err_pos);
+                }
+                return (t, start);
             }
             if c == b'-' || c.is_ascii_digit() {
                 return (self.number_token(), start);
@@ -635,6 +746,7 @@ mod cjson {
             self.pos += 1;
             let mut out = Vec::new();
             loop {
+                self.err_pos = self.pos;
                 let Some(&c) = self.s.get(self.pos) else {
                     return Tok::Error("unexpected end of string");
                 };
@@ -791,9 +903,9 @@ mod cmsgpack {
 
     const MAX_NESTING: usize = 16;
 
-    pub fn new_module(lua: &Lua, wrap: &mlua::Function) -> mlua::Result<Table> {
+    pub fn new_module(lua: &Lua) -> mlua::Result<Table> {
         let t = lua.create_table()?;
-        register(lua, wrap, &t, "pack", |_lua, args| {
+        register(lua, &t, "pack", |_lua, args| {
             if args.is_empty() {
                 return Err(bad_arg(0, "pack", "MessagePack pack needs input."));
             }
@@ -803,16 +915,16 @@ mod cmsgpack {
             }
             one(lstr(_lua, &out)?)
         })?;
-        register(lua, wrap, &t, "unpack", |lua, args| {
+        register(lua, &t, "unpack", |lua, args| {
             let s = check_string(&args, 0, "unpack")?;
             unpack_full(lua, &s, 0, 0, false)
         })?;
-        register(lua, wrap, &t, "unpack_one", |lua, args| {
+        register(lua, &t, "unpack_one", |lua, args| {
             let s = check_string(&args, 0, "unpack_one")?;
             let offset = opt_int(lua, &args, 1, "unpack_one")?;
             unpack_full(lua, &s, 1, offset, true)
         })?;
-        register(lua, wrap, &t, "unpack_limit", |lua, args| {
+        register(lua, &t, "unpack_limit", |lua, args| {
             let s = check_string(&args, 0, "unpack_limit")?;
             let limit = opt_int(lua, &args, 1, "unpack_limit")?;
             let offset = opt_int(lua, &args, 2, "unpack_limit")?;
@@ -877,7 +989,7 @@ mod cmsgpack {
     }
 
     fn pack_number(n: f64, out: &mut Vec<u8>) {
-        if n.floor() == n && n >= -9.223372036854776e18 && n < 9.223372036854776e18 {
+        if n.floor() == n && (-9.223372036854776e18..9.223372036854776e18).contains(&n) {
             pack_int(n as i64, out);
         } else if (n as f32) as f64 == n || (n.is_infinite()) {
             out.push(0xca);
@@ -894,6 +1006,7 @@ mod cmsgpack {
             Value::Boolean(b) => out.push(if *b { 0xc3 } else { 0xc2 }),
             Value::Integer(i) => pack_int(*i, out),
             Value::Number(n) => pack_number(*n, out),
+            Value::Table(t) if boxed_number(t).is_some() => pack_number(boxed_number(t).unwrap_or(0.0), out),
             Value::String(s) => {
                 let b = s.as_bytes();
                 if b.len() < 32 {
@@ -937,11 +1050,13 @@ mod cmsgpack {
                     pack_len(out, count, 0x90, 16, 0xdc, 0xdd);
                     for i in 1..=count {
                         let item: Value = t.raw_get(i).unwrap_or(Value::Nil);
+                        let item = exact_value(t, &Value::Integer(i as i64), item);
                         pack(&item, level + 1, out);
                     }
                 } else {
                     pack_len(out, count, 0x80, 16, 0xde, 0xdf);
                     for (k, val) in t.clone().pairs::<Value, Value>().flatten() {
+                        let val = exact_value(t, &k, val);
                         pack(&k, level + 1, out);
                         pack(&val, level + 1, out);
                     }
@@ -1068,6 +1183,7 @@ mod cmsgpack {
             s,
             pos: offset as usize,
         };
+        let with_offset = with_offset && limit > 0;
         let mut vals = Vec::new();
         while r.pos < s.len() && (limit == 0 || (vals.len() as i64) < limit) {
             vals.push(r.value(lua)?);
@@ -1097,12 +1213,12 @@ mod bitop {
         one(num(v as f64))
     }
 
-    pub fn new_module(lua: &Lua, wrap: &mlua::Function) -> mlua::Result<Table> {
+    pub fn new_module(lua: &Lua) -> mlua::Result<Table> {
         let t = lua.create_table()?;
-        register(lua, wrap, &t, "tobit", |lua, a| ret(arg(lua, &a, 0, "tobit")?))?;
-        register(lua, wrap, &t, "bnot", |lua, a| ret(!arg(lua, &a, 0, "bnot")?))?;
-        register(lua, wrap, &t, "bswap", |lua, a| ret(arg(lua, &a, 0, "bswap")?.swap_bytes()))?;
-        register(lua, wrap, &t, "tohex", |lua, a| {
+        register(lua, &t, "tobit", |lua, a| ret(arg(lua, &a, 0, "tobit")?))?;
+        register(lua, &t, "bnot", |lua, a| ret(!arg(lua, &a, 0, "bnot")?))?;
+        register(lua, &t, "bswap", |lua, a| ret(arg(lua, &a, 0, "bswap")?.swap_bytes()))?;
+        register(lua, &t, "tohex", |lua, a| {
             let x = arg(lua, &a, 0, "tohex")? as u32;
             let mut n = match a.get(1) {
                 None | Some(Value::Nil) => 8,
@@ -1113,17 +1229,13 @@ mod bitop {
                 n = n.wrapping_neg();
             }
             let n = (n as u32).min(8) as usize;
-            let s = if upper {
-                format!("{x:08X}")
-            } else {
-                format!("{x:08x}")
-            };
-            one(lstr(lua, s[8 - n..].as_bytes())?)
+            let s = if upper { format!("{x:08X}") } else { format!("{x:08x}") };
+            one(lstr(lua, &s.as_bytes()[8 - n..])?)
         })?;
         type Op = fn(i32, i32) -> i32;
         let folds: [(&str, Op); 3] = [("band", |a, b| a & b), ("bor", |a, b| a | b), ("bxor", |a, b| a ^ b)];
         for (name, op) in folds {
-            register(lua, wrap, &t, name, move |lua, a| {
+            register(lua, &t, name, move |lua, a| {
                 let mut acc = arg(lua, &a, 0, name)?;
                 for i in 1..a.len() {
                     acc = op(acc, arg(lua, &a, i, name)?);
@@ -1139,7 +1251,7 @@ mod bitop {
             ("ror", |a, n| (a as u32).rotate_right((n & 31) as u32) as i32),
         ];
         for (name, op) in shifts {
-            register(lua, wrap, &t, name, move |lua, a| {
+            register(lua, &t, name, move |lua, a| {
                 let x = arg(lua, &a, 0, name)?;
                 let n = arg(lua, &a, 1, name)?;
                 ret(op(x, n))
@@ -1198,9 +1310,7 @@ mod structlib {
                 b'i' | b'I' => {
                     let n = self.number(4);
                     if n > MAXINTSIZE {
-                        return Some(Err(format!(
-                            "integral size {n} is larger than limit of {MAXINTSIZE}"
-                        )));
+                        return Some(Err(format!("integral size {n} is larger than limit of {MAXINTSIZE}")));
                     }
                     Opt::Item(c, n)
                 }
@@ -1270,10 +1380,12 @@ mod structlib {
         }
     }
 
-    pub fn new_module(lua: &Lua, wrap: &mlua::Function) -> mlua::Result<Table> {
+    pub fn new_module(lua: &Lua) -> mlua::Result<Table> {
         let t = lua.create_table()?;
-        register(lua, wrap, &t, "pack", |lua, args| {
+        register(lua, &t, "pack", |lua, mut args| {
             let fmt = check_string(&args, 0, "pack")?;
+            // Missing values read as nil, as the C library sees them.
+            args.resize(args.len().max(64), Value::Nil);
             let mut f = new_fmt(&fmt);
             let mut out = Vec::new();
             let mut arg = 1;
@@ -1329,7 +1441,7 @@ mod structlib {
             }
             one(lstr(lua, &out)?)
         })?;
-        register(lua, wrap, &t, "unpack", |lua, args| {
+        register(lua, &t, "unpack", |lua, args| {
             let fmt = check_string(&args, 0, "unpack")?;
             let data = check_string(&args, 1, "unpack")?;
             let init = match args.get(2) {
@@ -1427,7 +1539,7 @@ mod structlib {
             mv.push_back(num((pos + 1) as f64));
             Ok(mv)
         })?;
-        register(lua, wrap, &t, "size", |_lua, args| {
+        register(lua, &t, "size", |_lua, args| {
             let fmt = check_string(&args, 0, "size")?;
             let mut f = new_fmt(&fmt);
             let mut total = 0usize;

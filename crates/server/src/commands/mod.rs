@@ -12,12 +12,14 @@ pub mod bitmap;
 pub mod client;
 pub mod connection;
 pub mod digest;
+pub mod function;
 pub mod geo;
 pub mod hash;
 pub mod hyperloglog;
 pub mod introspection;
 pub mod keyspace;
 pub mod list;
+pub mod lua_libs;
 pub mod persistence;
 pub mod pubsub;
 pub mod replication;
@@ -53,7 +55,15 @@ impl Ctx<'_> {
     }
     #[inline]
     pub fn out(&mut self) -> &mut Reply {
+        if self.srv.notify.has_pending() {
+            crate::notify::flush_self(self.srv, self.client);
+        }
         &mut self.client.out
+    }
+    /// Publishes a keyspace event about `key` in the client's database.
+    #[inline]
+    pub fn notify(&mut self, class: u32, event: &str, key: &[u8]) {
+        crate::notify::notify_ctx(self, class, event, key)
     }
     #[inline]
     pub fn now(&self) -> i64 {
@@ -276,7 +286,7 @@ impl CommandSpec {
             }
             "blmpop" | "bzmpop" => numkeys_at(2, vec![], false),
             "zunionstore" | "zinterstore" | "zdiffstore" => numkeys_at(2, vec![1], false),
-            "eval" | "evalsha" | "eval_ro" | "evalsha_ro" => numkeys_at(2, vec![], true),
+            "eval" | "evalsha" | "eval_ro" | "evalsha_ro" | "fcall" | "fcall_ro" => numkeys_at(2, vec![], true),
             "xread" | "xreadgroup" => {
                 let at = args.iter().position(|a| eq_ic(a, "streams"))?;
                 let rest = args.len() - at - 1;
@@ -429,6 +439,27 @@ pub fn lookup_write<'a>(srv: &'a mut Server, db: usize, key: &[u8]) -> Option<&'
 }
 
 fn lookup<'a>(srv: &'a mut Server, db: usize, key: &[u8], count: bool) -> Option<&'a mut shoal_store::Entry> {
+    use crate::notify::class;
+    if crate::notify::enabled(srv, class::EXPIRED | class::MISS) {
+        let now = if srv.repl.applying_master_stream { i64::MIN } else { srv.now_ms };
+        if srv.keyspace.dbs[db].peek(key, now).is_none() {
+            // Absent or expired: Redis sends `expired` (when the lookup deletes
+            // it) and, for reads, `keymiss`.
+            let expired_before = srv.stats.expired_keys;
+            let _ = lookup_raw(srv, db, key, count);
+            if srv.stats.expired_keys != expired_before {
+                crate::notify::notify(srv, None, class::EXPIRED, "expired", db, key);
+            }
+            if count {
+                crate::notify::notify(srv, None, class::MISS, "keymiss", db, key);
+            }
+            return None;
+        }
+    }
+    lookup_raw(srv, db, key, count)
+}
+
+fn lookup_raw<'a>(srv: &'a mut Server, db: usize, key: &[u8], count: bool) -> Option<&'a mut shoal_store::Entry> {
     let Server {
         keyspace,
         stats,
@@ -439,6 +470,7 @@ fn lookup<'a>(srv: &'a mut Server, db: usize, key: &[u8], count: bool) -> Option
         propagator,
         aof,
         repl,
+        tracking,
         ..
     } = srv;
     // Our master's commands see keys the master still has, even when our
@@ -461,6 +493,8 @@ fn lookup<'a>(srv: &'a mut Server, db: usize, key: &[u8], count: bool) -> Option
             if aof.is_some() || repl.has_stream() {
                 propagator.record_deletion(db, key, config.lazyfree_lazy_expire);
             }
+            // Client-side caching: the deletion invalidates the key.
+            tracking.note_expired(key);
             None
         }
         shoal_store::db::Lookup::Missing => {

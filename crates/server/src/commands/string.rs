@@ -3,6 +3,7 @@
 
 use super::keyspace::{already_expired, int_bytes, propagate_del};
 use super::{dispose, eq_ic, err, int_arg, lookup_read, lookup_write, Ctx};
+use crate::notify::class;
 use shoal_store::db::FLAG_RAW;
 use shoal_store::{Value, NO_EXPIRE};
 
@@ -116,15 +117,30 @@ fn reply_string(ctx: &mut Ctx, v: Option<&Value>) {
     }
 }
 
-/// Stores a string, applying the TTL rule.
+/// Stores a string, applying the TTL rule (a created key sends `new`).
 fn store(ctx: &mut Ctx, key: &[u8], value: Value, ttl: Ttl) {
+    if crate::notify::enabled(ctx.srv, class::NEW | class::EXPIRED) {
+        // As Redis's setKey: a stale key expires (`expired`) before the write.
+        let db = ctx.client.db;
+        let _ = lookup_write(ctx.srv, db, key);
+    }
     let db = &mut ctx.srv.keyspace.dbs[ctx.client.db];
     let old = db.set(key, value, ttl == Ttl::Keep);
     if let Ttl::At(at) = ttl {
         db.set_expire(key, at);
     }
-    if let Some(old) = old {
-        dispose(ctx.srv, old);
+    match old {
+        Some(old) => dispose(ctx.srv, old),
+        None => ctx.notify(class::NEW, "new", key),
+    }
+}
+
+/// Stores a string as SET does: `set`, then `expire` when it has a TTL.
+fn store_set(ctx: &mut Ctx, key: &[u8], value: Value, ttl: Ttl) {
+    store(ctx, key, value, ttl);
+    ctx.notify(class::STRING, "set", key);
+    if let Ttl::At(_) = ttl {
+        ctx.notify(class::GENERIC, "expire", key);
     }
 }
 
@@ -182,7 +198,7 @@ pub fn set(ctx: &mut Ctx, args: &[&[u8]]) {
         ctx.propagate_nothing();
         return;
     }
-    store(ctx, key, Value::from_bytes(args[2]), ttl);
+    store_set(ctx, key, Value::from_bytes(args[2]), ttl);
     if !get {
         ctx.out().ok();
     }
@@ -223,7 +239,7 @@ pub fn setnx(ctx: &mut Ctx, args: &[&[u8]]) {
         ctx.out().int(0);
         return;
     }
-    store(ctx, args[1], Value::from_bytes(args[2]), Ttl::Clear);
+    store_set(ctx, args[1], Value::from_bytes(args[2]), Ttl::Clear);
     ctx.out().int(1);
 }
 
@@ -231,7 +247,7 @@ fn setex_generic(ctx: &mut Ctx, args: &[&[u8]], unit: ExpireUnit, name: &str) {
     let Some(at) = expire_value(ctx, unit, args[2], name) else {
         return;
     };
-    store(ctx, args[1], Value::from_bytes(args[3]), Ttl::At(at));
+    store_set(ctx, args[1], Value::from_bytes(args[3]), Ttl::At(at));
     propagate_set_pxat(ctx, args[1], args[3], at);
     ctx.out().ok();
 }
@@ -290,6 +306,8 @@ pub fn getex(ctx: &mut Ctx, args: &[&[u8]]) {
     // with lazyfree-lazy-expire), a TTL set is `PEXPIREAT key <ms>`, PERSIST
     // is PERSIST when there was a TTL to remove; nothing else changes data.
     ctx.propagate_nothing();
+    // Redis replies before changing the TTL (its events follow the reply).
+    ctx.out().bulk(&bytes);
     match ttl {
         Some(Ttl::At(at)) if already_expired(ctx, at) => {
             if let Some(old) = ctx.db().remove(args[1]) {
@@ -297,12 +315,14 @@ pub fn getex(ctx: &mut Ctx, args: &[&[u8]]) {
             }
             let lazy = ctx.srv.config.lazyfree_lazy_expire;
             propagate_del(ctx, args[1], lazy);
+            ctx.notify(class::GENERIC, "del", args[1]);
         }
         Some(Ttl::At(at)) => {
             ctx.db().set_expire(args[1], at);
             if ctx.propagating() {
                 ctx.propagate(vec![b"PEXPIREAT".to_vec(), args[1].to_vec(), int_bytes(at)]);
             }
+            ctx.notify(class::GENERIC, "expire", args[1]);
         }
         Some(Ttl::Persist) => {
             let had = lookup_write(ctx.srv, db, args[1]).is_some_and(|e| e.has_expire());
@@ -311,11 +331,11 @@ pub fn getex(ctx: &mut Ctx, args: &[&[u8]]) {
                 if ctx.propagating() {
                     ctx.propagate(vec![b"PERSIST".to_vec(), args[1].to_vec()]);
                 }
+                ctx.notify(class::GENERIC, "persist", args[1]);
             }
         }
         _ => {}
     }
-    ctx.out().bulk(&bytes);
 }
 
 pub fn getdel(ctx: &mut Ctx, args: &[&[u8]]) {
@@ -335,6 +355,7 @@ pub fn getdel(ctx: &mut Ctx, args: &[&[u8]]) {
     propagate_del(ctx, args[1], lazy);
     reply_string(ctx, Some(&old.value));
     dispose(ctx.srv, old.value);
+    ctx.notify(class::GENERIC, "del", args[1]);
 }
 
 pub fn getset(ctx: &mut Ctx, args: &[&[u8]]) {
@@ -348,7 +369,7 @@ pub fn getset(ctx: &mut Ctx, args: &[&[u8]]) {
         Some(Some(b)) => ctx.client.out.bulk(&b),
         None => ctx.out().null(),
     }
-    store(ctx, args[1], Value::from_bytes(args[2]), Ttl::Clear);
+    store_set(ctx, args[1], Value::from_bytes(args[2]), Ttl::Clear);
     // Redis propagates GETSET as SET.
     if ctx.propagating() {
         ctx.propagate(vec![b"SET".to_vec(), args[1].to_vec(), args[2].to_vec()]);
@@ -372,7 +393,7 @@ pub fn mset(ctx: &mut Ctx, args: &[&[u8]]) {
         return;
     }
     for pair in args[1..].chunks(2) {
-        store(ctx, pair[0], Value::from_bytes(pair[1]), Ttl::Clear);
+        store_set(ctx, pair[0], Value::from_bytes(pair[1]), Ttl::Clear);
     }
     ctx.out().ok();
 }
@@ -389,7 +410,7 @@ pub fn msetnx(ctx: &mut Ctx, args: &[&[u8]]) {
         return;
     }
     for pair in args[1..].chunks(2) {
-        store(ctx, pair[0], Value::from_bytes(pair[1]), Ttl::Clear);
+        store_set(ctx, pair[0], Value::from_bytes(pair[1]), Ttl::Clear);
     }
     ctx.out().int(1);
 }
@@ -409,6 +430,7 @@ pub fn append(ctx: &mut Ctx, args: &[&[u8]]) {
     let new_len = match lookup_write(ctx.srv, db, args[1]) {
         None => {
             ctx.srv.keyspace.dbs[db].set(args[1], Value::from_bytes(args[2]), false);
+            ctx.notify(class::NEW, "new", args[1]);
             args[2].len()
         }
         Some(e) => {
@@ -429,6 +451,7 @@ pub fn append(ctx: &mut Ctx, args: &[&[u8]]) {
             buf.len()
         }
     };
+    ctx.notify(class::STRING, "append", args[1]);
     ctx.out().int(new_len as i64);
 }
 
@@ -514,6 +537,7 @@ pub fn setrange(ctx: &mut Ctx, args: &[&[u8]]) {
     let offset = offset as usize;
     if current_len.is_none() {
         ctx.srv.keyspace.dbs[db].set(args[1], Value::from_bytes_no_int(b""), false);
+        ctx.notify(class::NEW, "new", args[1]);
     }
     let e = lookup_write(ctx.srv, db, args[1]).expect("exists now");
     e.flags |= FLAG_RAW;
@@ -523,6 +547,7 @@ pub fn setrange(ctx: &mut Ctx, args: &[&[u8]]) {
     }
     buf[offset..offset + value.len()].copy_from_slice(value);
     let n = buf.len();
+    ctx.notify(class::STRING, "setrange", args[1]);
     ctx.out().int(n as i64);
 }
 
@@ -558,8 +583,10 @@ fn incr_generic(ctx: &mut Ctx, key: &[u8], delta: i64) {
         }
         None => {
             ctx.srv.keyspace.dbs[db].set(key, Value::Int(new), false);
+            ctx.notify(class::NEW, "new", key);
         }
     }
+    ctx.notify(class::STRING, "incrby", key);
     ctx.out().int(new);
 }
 
@@ -604,6 +631,7 @@ pub fn incrbyfloat(ctx: &mut Ctx, args: &[&[u8]]) {
         Ok(text) => {
             // Redis stores the formatted result as a plain string.
             store(ctx, args[1], Value::from_bytes_no_int(&text), Ttl::Keep);
+            ctx.notify(class::STRING, "incrbyfloat", args[1]);
             // Redis propagates the result, not the increment: float
             // arithmetic and formatting may differ between nodes.
             if ctx.propagating() {

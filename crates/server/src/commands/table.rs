@@ -1,7 +1,7 @@
 //! Every command shoal implements, in one declarative list.
 
 use super::{
-    acl as a, bitmap as b, client as cl, connection as cn, geo as g, hash as h, hyperloglog as hl, introspection as i,
+    acl as a, bitmap as b, client as cl, connection as cn, function as fu, geo as g, hash as h, hyperloglog as hl, introspection as i,
     keyspace as k, list as l, persistence as pe, pubsub as ps, replication as rp, scripting as sc, server as sv,
     set as st, sort as so, stream as x, string as s, transaction as t, zset as z,
 };
@@ -134,6 +134,54 @@ const OBJECT_SUBS: &[CommandSpec] = &[
 ];
 
 const CLIENT_SUBS: &[CommandSpec] = &[
+    c(
+        "client|caching",
+        3,
+        "noscript loading stale",
+        NOKEY,
+        "@slow @connection",
+        "connection",
+        "6.0.0",
+        O1,
+        "Instruct the server about tracking or not keys in the next request",
+        cl::caching,
+    ),
+    c(
+        "client|getredir",
+        2,
+        "noscript loading stale",
+        NOKEY,
+        "@slow @connection",
+        "connection",
+        "6.0.0",
+        O1,
+        "Get tracking notifications redirection client ID if any",
+        cl::getredir,
+    ),
+    c(
+        "client|tracking",
+        -3,
+        "noscript loading stale",
+        NOKEY,
+        "@slow @connection",
+        "connection",
+        "6.0.0",
+        "O(1). Some options may introduce additional complexity.",
+        "Enable or disable server assisted client side caching support",
+        cl::tracking,
+    ),
+    c(
+        "client|trackinginfo",
+        2,
+        "noscript loading stale",
+        NOKEY,
+        "@slow @connection",
+        "connection",
+        "6.2.0",
+        O1,
+        "Return information about server assisted client side caching for the current connection",
+        cl::trackinginfo,
+    ),
     c(
         "client|getname",
         2,
@@ -817,6 +865,18 @@ const SCRIPT_SUBS: &[CommandSpec] = &[
     ),
 ];
 
+const FUNCTION_SUBS: &[CommandSpec] = &[
+    c("function|delete", 3, "write noscript", NOKEY, "@scripting", "scripting", "7.0.0", O1, "Delete a function by name", fu::function_delete),
+    c("function|dump", 2, "noscript", NOKEY, "@scripting", "scripting", "7.0.0", "O(N) where N is the number of functions", "Dump all functions into a serialized binary payload", fu::function_dump),
+    c("function|flush", -2, "write noscript", NOKEY, "@scripting", "scripting", "7.0.0", "O(N) where N is the number of functions deleted", "Deleting all functions", fu::function_flush),
+    c("function|help", 2, HELP_FLAGS, NOKEY, "@scripting", "scripting", "7.0.0", O1, "Show helpful text about the different subcommands", fu::function_help),
+    c("function|kill", 2, "noscript allow_busy", NOKEY, "@scripting", "scripting", "7.0.0", O1, "Kill the function currently in execution.", fu::function_kill),
+    c("function|list", -2, "noscript", NOKEY, "@scripting", "scripting", "7.0.0", "O(N) where N is the number of functions", "List information about all the functions", fu::function_list),
+    c("function|load", -3, "write denyoom noscript", NOKEY, "@scripting", "scripting", "7.0.0", "O(1) (considering compilation time is redundant)", "Create a function with the given arguments (name, code, description)", fu::function_load),
+    c("function|restore", -3, "write denyoom noscript", NOKEY, "@scripting", "scripting", "7.0.0", "O(N) where N is the number of functions on the payload", "Restore all the functions on the given payload", fu::function_restore),
+    c("function|stats", 2, "noscript allow_busy", NOKEY, "@scripting", "scripting", "7.0.0", O1, "Return information about the function currently running (name, description, duration)", fu::function_stats),
+];
+
 const ACL_SUBS: &[CommandSpec] = &[
     c(
         "acl|cat",
@@ -1023,8 +1083,11 @@ pub static COMMANDS: &[CommandSpec] = &[
     c("expire", -3, "write fast", KEY1, "@keyspace", "generic", "1.0.0", O1, "Sets the expiration time of a key in seconds.", k::expire),
     c("expireat", -3, "write fast", KEY1, "@keyspace", "generic", "1.2.0", O1, "Sets the expiration time of a key to a Unix timestamp.", k::expireat),
     c("expiretime", 2, "readonly fast", KEY1, "@keyspace", "generic", "7.0.0", O1, "Returns the expiration time of a key as a Unix timestamp.", k::expiretime),
+    c("fcall", -3, "noscript stale skip_monitor no_mandatory_keys movablekeys", NOKEY, "@scripting", "scripting", "7.0.0", "Depends on the function that is executed.", "Invoke a function", fu::fcall),
+    c("fcall_ro", -3, "readonly noscript stale skip_monitor no_mandatory_keys movablekeys", NOKEY, "@scripting", "scripting", "7.0.0", "Depends on the function that is executed.", "Invoke a read-only function", fu::fcall_ro),
     c("flushall", -1, "write", NOKEY, "@keyspace @dangerous", "server", "1.0.0", ON, "Removes all keys from all databases.", k::flushall),
     c("flushdb", -1, "write", NOKEY, "@keyspace @dangerous", "server", "1.0.0", ON, "Remove all keys from the current database.", k::flushdb),
+    parent("function", -2, "scripting", "7.0.0", "A container for function commands", FUNCTION_SUBS),
     c("geoadd", -5, "write denyoom", KEY1, "@geo", "geo", "3.2.0", "O(log(N)) for each item added, where N is the number of elements in the sorted set.", "Add one or more geospatial items in the geospatial index represented using a sorted set", g::geoadd),
     c("geodist", -4, "readonly", KEY1, "@geo", "geo", "3.2.0", "O(log(N))", "Returns the distance between two members of a geospatial index", g::geodist),
     c("geohash", -2, "readonly", KEY1, "@geo", "geo", "3.2.0", "O(log(N)) for each member requested, where N is the number of elements in the sorted set.", "Returns members of a geospatial index as standard geohash strings", g::geohash),
