@@ -314,3 +314,17 @@ def test_masterauth(server_factory, master_kind, replica_kind):
     replicate(replica, master)
     wait_link_up(replica)
     wait_until(lambda: client(replica).get("k") == b"v", what="the key on the replica")
+
+
+@pytest.mark.parametrize("replica_kind", ["redis", "shoal"])
+def test_diskless_sync_longer_than_a_second(server_factory, replica_kind):
+    """The payload streams across several cron ticks: nothing (such as the
+    keepalive newlines for waiting replicas) may be mixed into it."""
+    master = server_factory.start("shoal", *DEBUG, *FAST_SYNC)
+    client(master).execute_command("DEBUG", "POPULATE", 1_500_000, "key", 32)
+    replica = server_factory.start(replica_kind, *DEBUG)
+    replicate(replica, master)
+    wait_link_up(replica)
+    wait_in_sync(master, replica)
+    assert client(replica).dbsize() == 1_500_000
+    assert digest(replica) == digest(master)

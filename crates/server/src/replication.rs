@@ -740,13 +740,18 @@ pub fn cron(srv: &mut Server) {
         srv.repl.last_ping_ms = now;
         srv.repl.feed(None, &[b"PING".to_vec()]);
     }
-    // Replicas still waiting for the snapshot get a newline now and then, so
-    // they do not time out (Redis does the same).
+    // Replicas still waiting for their payload to start get a newline now and
+    // then, so they do not time out (Redis does the same). Never once a
+    // diskless payload is flowing: a newline there would corrupt it.
     let waiting: Vec<u64> = srv
         .repl
         .replicas
         .iter()
-        .filter(|r| matches!(r.state, SyncState::WaitSnapshotStart | SyncState::WaitSnapshotEnd))
+        .filter(|r| match r.state {
+            SyncState::WaitSnapshotStart => true,
+            SyncState::WaitSnapshotEnd => !r.diskless,
+            _ => false,
+        })
         .map(|r| r.client_id)
         .collect();
     for id in waiting {
