@@ -159,6 +159,7 @@ pub fn restore(ctx: &mut Ctx, args: &[&[u8]]) {
         ctx.propagate_nothing();
         if deleted {
             super::keyspace::propagate_del(ctx, key, false);
+            ctx.notify(crate::notify::class::GENERIC, "del", key);
         }
         ctx.out().ok();
         return;
@@ -178,6 +179,8 @@ pub fn restore(ctx: &mut Ctx, args: &[&[u8]]) {
             e.lru = s;
         }
     }
+    ctx.notify(crate::notify::class::NEW, "new", key);
+    ctx.notify(crate::notify::class::GENERIC, "restore", key);
     ctx.out().ok();
 }
 
@@ -412,10 +415,15 @@ pub fn finish_load(srv: &mut Server, info: &shoal_persist::rdb::LoadInfo, expire
 /// Returns false, after logging why, when the file is unreadable or corrupt.
 pub fn load_at_startup(srv: &mut Server) -> bool {
     let path = srv.config.dbfilename.clone();
-    // Loaded while the event loop serves (see `crate::loading`).
+    // Loaded while the event loop serves (see `crate::loading`), after a
+    // head start that is enough for small files: no one sees -LOADING then.
     if let Err(e) = crate::loading::start(srv, &path) {
         warning!("Fatal error loading the DB ({path}): {e}. Exiting.");
         return false;
+    }
+    let head_start = std::time::Instant::now();
+    while srv.loading.is_some() && head_start.elapsed() < std::time::Duration::from_millis(500) {
+        crate::loading::step(srv);
     }
     true
 }
