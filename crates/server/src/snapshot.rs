@@ -346,7 +346,8 @@ pub fn tick(srv: &mut Server) {
     // A diskless sync walks only as fast as the replicas take the bytes, so
     // their output buffers stay small.
     let throttled = snap.purpose == Purpose::ReplicaStream && crate::replication::stream_backed_up(srv);
-    if !snap.walk_finished && !throttled && snap.step(srv, Duration::from_millis(1)) {
+    // Short slices: a command arriving meanwhile waits at most one slice.
+    if !snap.walk_finished && !throttled && snap.step(srv, Duration::from_micros(250)) {
         snap.finish();
     }
     if snap.purpose == Purpose::ReplicaStream {
