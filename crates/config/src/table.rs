@@ -532,7 +532,7 @@ directives! {
         /// `slowlog-max-len`.
         slowlog_max_len: u64 = "slowlog-max-len", int(0, LLONG_MAX), "128", M | Y;
         socket_mark_id: u32 = "socket-mark-id", int(0, UINT_MAX), "0", I;
-        stop_writes_on_bgsave_error: bool = "stop-writes-on-bgsave-error", Kind::Bool, "yes", M;
+        stop_writes_on_bgsave_error: bool = "stop-writes-on-bgsave-error", Kind::Bool, "yes", M | Y;
         /// `stream-node-max-bytes`.
         stream_node_max_bytes: u64 = "stream-node-max-bytes", mem(0, MEM_LLONG), "4096", M | Y;
         /// `stream-node-max-entries`.

@@ -40,6 +40,19 @@ pub const T_ZSET_LISTPACK: u8 = 17;
 pub const T_LIST_QUICKLIST_2: u8 = 18;
 pub const T_STREAM_LISTPACKS: u8 = 15;
 pub const T_STREAM_LISTPACKS_2: u8 = 19;
+/// RDB 11 (Redis 7.2): a set in one listpack.
+pub const T_SET_LISTPACK: u8 = 20;
+/// Redis 7.4 hash field expiry types. Written only for hashes that have field
+/// TTLs, so every other file stays readable by Redis 7.0. The `_PRE_GA` forms
+/// (7.4 release candidates: absolute TTLs, no minimum prefix) are read only.
+pub const T_HASH_METADATA_PRE_GA: u8 = 22;
+pub const T_HASH_LISTPACK_EX_PRE_GA: u8 = 23;
+/// `u64 LE min expiry, len, len times [len ttl][field][value]` where `ttl` is 0
+/// (no TTL) or `expiry - min + 1`.
+pub const T_HASH_METADATA: u8 = 24;
+/// `u64 LE min expiry`, then one listpack of `field, value, expiry` triplets
+/// (absolute Unix ms, 0 = no TTL), fields with TTLs first, earliest first.
+pub const T_HASH_LISTPACK_EX: u8 = 25;
 
 /// Quicklist node containers.
 const QL_PLAIN: u64 = 1;
@@ -120,6 +133,8 @@ pub fn type_byte(v: &Value) -> u8 {
         Value::List(_) => T_LIST_QUICKLIST_2,
         Value::Set(s) if s.encoding_name() == "intset" => T_SET_INTSET,
         Value::Set(_) => T_SET,
+        Value::Hash(h) if h.has_field_ttls() && h.is_listpack() => T_HASH_LISTPACK_EX,
+        Value::Hash(h) if h.has_field_ttls() => T_HASH_METADATA,
         Value::Hash(h) if h.is_listpack() => T_HASH_LISTPACK,
         Value::Hash(_) => T_HASH,
         Value::ZSet(z) if z.is_compact() => T_ZSET_LISTPACK,
@@ -165,6 +180,7 @@ pub fn encode_value(out: &mut Vec<u8>, v: &Value, opts: &Options) {
                 }
             }
         }
+        Value::Hash(h) if h.has_field_ttls() => encode_hash_with_ttls(out, h, c),
         Value::Hash(h) => {
             if h.is_listpack() {
                 let mut w = LpWriter::new();
@@ -206,6 +222,97 @@ pub fn encode_value(out: &mut Vec<u8>, v: &Value, opts: &Options) {
         }
         Value::Stream(s) => crate::stream::encode_stream(out, s, opts),
     }
+}
+
+/// A hash with field TTLs, as [`T_HASH_LISTPACK_EX`] or [`T_HASH_METADATA`].
+fn encode_hash_with_ttls(out: &mut Vec<u8>, h: &HashValue, compress: bool) {
+    let min = h.min_field_expire().unwrap_or(0);
+    out.extend_from_slice(&(min as u64).to_le_bytes());
+    if h.is_listpack() {
+        let mut w = LpWriter::new();
+        for (f, at) in h.field_ttls() {
+            w.push(f);
+            w.push(h.get(f).unwrap_or_default());
+            w.push_int(at);
+        }
+        for (f, v) in h.iter() {
+            if h.field_expire(f).is_none() {
+                w.push(f);
+                w.push(v);
+                w.push_int(0);
+            }
+        }
+        write_string(out, &w.finish(), compress);
+    } else {
+        write_len(out, h.len() as u64);
+        for (f, v) in h.iter() {
+            let rel = h.field_expire(f).map_or(0, |at| (at - min) as u64 + 1);
+            write_len(out, rel);
+            write_string(out, f, compress);
+            write_string(out, v, compress);
+        }
+    }
+}
+
+/// Reads [`T_HASH_METADATA`] / [`T_HASH_LISTPACK_EX`] and their pre-GA forms.
+fn decode_hash_with_ttls(r: &mut Reader, t: u8, opts: &Options) -> Result<Value, Error> {
+    let min = if t == T_HASH_METADATA || t == T_HASH_LISTPACK_EX {
+        r.u64_le()? as i64
+    } else {
+        0
+    };
+    let mut h = HashValue::new();
+    let mut ttls: Vec<(Vec<u8>, i64)> = Vec::new();
+    if t == T_HASH_METADATA || t == T_HASH_METADATA_PRE_GA {
+        let n = r.count()?;
+        let mut lim = opts.hash;
+        if n > lim.max_entries {
+            lim.max_entries = 0;
+        }
+        for _ in 0..n {
+            let ttl = r.length()?;
+            let f = r.string()?;
+            let v = r.string()?;
+            if !h.insert(&f, &v, lim) {
+                return bad("Duplicate hash fields detected");
+            }
+            if ttl != 0 {
+                let at = if t == T_HASH_METADATA {
+                    (ttl - 1).checked_add(min as u64)
+                } else {
+                    Some(ttl)
+                };
+                match at {
+                    Some(at) if at <= i64::MAX as u64 => ttls.push((f, at as i64)),
+                    _ => return bad("Hash field TTL out of range"),
+                }
+            }
+        }
+    } else {
+        let blob = r.string()?;
+        let items = listpack::parse(&blob)?;
+        if items.len() % 3 != 0 {
+            return bad("Hash listpack integrity check failed.");
+        }
+        for p in items.chunks_exact(3) {
+            let f = p[0].to_vec();
+            if !h.insert(&f, &p[1].to_vec(), opts.hash) {
+                return bad("Duplicate hash fields detected");
+            }
+            match p[2].as_int() {
+                Some(0) => {}
+                Some(at) if at > 0 => ttls.push((f, at)),
+                _ => return bad("Hash listpack integrity check failed."),
+            }
+        }
+    }
+    if h.is_empty() {
+        return empty();
+    }
+    for (f, at) in ttls {
+        h.set_field_expire(&f, at);
+    }
+    Ok(Value::Hash(Box::new(h)))
 }
 
 /// Node size rule for quicklist nodes: (max bytes, max entries).
@@ -492,6 +599,20 @@ pub fn decode_value(r: &mut Reader, t: u8, opts: &Options) -> Result<Value, Erro
             }
             Value::Set(Box::new(s))
         }
+        T_SET_LISTPACK => {
+            // RDB 11 (Redis 7.2): a small set of strings as one listpack.
+            let blob = r.string()?;
+            let mut s = SetValue::new();
+            for m in listpack::parse(&blob)? {
+                if !s.add(&m.to_vec(), c.set) {
+                    return bad("Duplicate set members detected");
+                }
+            }
+            if s.is_empty() {
+                return empty();
+            }
+            Value::Set(Box::new(s))
+        }
         T_ZSET | T_ZSET_2 => {
             let n = r.count()?;
             let mut entries: Vec<(Vec<u8>, f64)> = Vec::with_capacity(n);
@@ -574,6 +695,9 @@ pub fn decode_value(r: &mut Reader, t: u8, opts: &Options) -> Result<Value, Erro
                 return empty();
             }
             Value::Hash(Box::new(h))
+        }
+        T_HASH_METADATA | T_HASH_LISTPACK_EX | T_HASH_METADATA_PRE_GA | T_HASH_LISTPACK_EX_PRE_GA => {
+            decode_hash_with_ttls(r, t, opts)?
         }
         T_STREAM_LISTPACKS | T_STREAM_LISTPACKS_2 => crate::stream::decode_stream(r, t, opts)?,
         _ => return bad(format!("Unknown RDB encoding type {t}")),
@@ -705,6 +829,50 @@ mod tests {
                 assert_eq!(&back, v, "{}", v.type_name());
             }
         }
+    }
+
+    #[test]
+    fn hashes_with_field_ttls_round_trip() {
+        let opts = Options::default();
+        for n in [3usize, 200] {
+            let mut h = HashValue::new();
+            for i in 0..n {
+                h.insert(format!("f{i}").as_bytes(), format!("{i}").as_bytes(), opts.hash);
+            }
+            h.set_field_expire(b"f1", 1_900_000_000_123);
+            h.set_field_expire(b"f2", 1_800_000_000_000);
+            let v = Value::Hash(Box::new(h));
+            let b = object_bytes(&v, &opts);
+            assert_eq!(b[0], if n == 3 { T_HASH_LISTPACK_EX } else { T_HASH_METADATA });
+            assert_eq!(&b[1..9], &1_800_000_000_000u64.to_le_bytes());
+            let back = round_trip(&v, &opts);
+            assert_eq!(back.encoding_name(false), v.encoding_name(false));
+            // Same fields, values and TTLs (a listpack comes back in the
+            // order it is written: fields with TTLs first).
+            let (Value::Hash(a), Value::Hash(b2)) = (&back, &v) else {
+                panic!("not hashes")
+            };
+            let mut x: Vec<_> = a
+                .iter()
+                .map(|(f, v)| (f.to_vec(), v.to_vec(), a.field_expire(f)))
+                .collect();
+            let mut y: Vec<_> = b2
+                .iter()
+                .map(|(f, v)| (f.to_vec(), v.to_vec(), b2.field_expire(f)))
+                .collect();
+            x.sort();
+            y.sort();
+            assert_eq!(x, y);
+            for cut in 0..b.len() {
+                assert!(decode_object(&b[..cut], &opts).is_err());
+            }
+        }
+        // Without field TTLs a hash keeps the Redis 7.0 types.
+        let mut h = HashValue::new();
+        h.insert(b"a", b"1", opts.hash);
+        h.set_field_expire(b"a", 5);
+        h.persist_field(b"a");
+        assert_eq!(object_bytes(&Value::Hash(Box::new(h)), &opts)[0], T_HASH_LISTPACK);
     }
 
     #[test]

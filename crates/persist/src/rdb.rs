@@ -203,7 +203,8 @@ pub fn load(
         .ok()
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| Error("Wrong signature trying to load DB from file".into()))?;
-    if !(1..=RDB_VERSION as u32).contains(&version) {
+    // Redis 7.2 writes version 11 (its only new object is the listpack set).
+    if !(1..=11).contains(&version) {
         return bad(format!("Can't handle RDB format version {version}"));
     }
     let mut info = LoadInfo {
@@ -296,6 +297,28 @@ pub fn load(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn loads_version_11_listpack_sets() {
+        // Redis 7.2: RDB 11 with a set stored as one listpack ("x", "yy").
+        let lp: Vec<u8> = vec![14, 0, 0, 0, 2, 0, 0x81, b'x', 2, 0x82, b'y', b'y', 3, 0xFF];
+        let mut file = b"REDIS0011".to_vec();
+        file.extend_from_slice(&[OP_SELECTDB, 0, 20, 1, b's', lp.len() as u8]);
+        file.extend_from_slice(&lp);
+        file.push(OP_EOF);
+        file.extend_from_slice(&[0; 8]);
+        let mut got = Vec::new();
+        load(&file, &Options::default(), true, |k| {
+            got.push(k);
+            Ok(())
+        })
+        .unwrap();
+        let Value::Set(set) = &got[0].value else {
+            panic!("not a set");
+        };
+        assert_eq!(set.len(), 2);
+        assert!(load(b"REDIS0012\xff", &Options::default(), true, |_| Ok(())).is_err());
+    }
 
     #[test]
     fn write_and_load() {

@@ -1306,7 +1306,10 @@ pub fn rewrite_key(out: &mut Vec<u8>, key: &[u8], value: &shoal_store::Value, ex
                 vec![s, m.to_vec()]
             }),
         ),
-        Value::Hash(h) => batched(out, b"HMSET", &mut h.iter().map(|(f, v)| vec![f.to_vec(), v.to_vec()])),
+        Value::Hash(h) => {
+            batched(out, b"HMSET", &mut h.iter().map(|(f, v)| vec![f.to_vec(), v.to_vec()]));
+            crate::commands::hash_ttl::rewrite_field_ttls(out, key, h);
+        }
         Value::Stream(st) => rewrite_stream(out, key, st),
         other => {
             let bytes = other.str_bytes().map(|b| b.to_vec()).unwrap_or_default();

@@ -7,6 +7,9 @@ use crate::clock;
 use crate::commands::{find_subcommand, flag, unknown_subcommand, wrong_arity, CommandSpec, Ctx};
 use crate::server::{unix_ms, unix_us, Server};
 
+/// stop-writes-on-bgsave-error: the last background save failed.
+const MISCONF_RDB: &str = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
+
 /// Resolves the command (or subcommand) the arguments name, or writes the error a
 /// client gets for an unknown command or subcommand.
 fn resolve(srv: &Server, c: &mut ClientState, args: &[&[u8]]) -> Option<&'static CommandSpec> {
@@ -82,8 +85,8 @@ pub fn execute(srv: &mut Server, c: &mut ClientState, args: &[&[u8]]) {
     }
     let suppress = matches!(c.reply_mode, ReplyMode::Off | ReplyMode::Skipping);
     let out_mark = c.out.len();
-    if srv.tracking.active() && srv.propagator.at_top() {
-        crate::tracking::before_execute(srv, c);
+    if srv.tracking.active() {
+        crate::tracking::before_execute(srv, c, args);
     }
 
     run(srv, c, args);
@@ -224,8 +227,13 @@ fn run(srv: &mut Server, c: &mut ClientState, args: &[&[u8]]) {
         reject(srv, spec);
         return;
     }
-    if srv.aof.is_some() && !c.master && (spec.has(flag::WRITE) || spec.name == "ping") {
-        if let Some(e) = crate::aof::write_error(srv) {
+    if !c.master && (spec.has(flag::WRITE) || spec.name == "ping") {
+        if srv.config.stop_writes_on_bgsave_error && !srv.config.save.is_empty() && !srv.last_bgsave_ok {
+            c.out.error(MISCONF_RDB);
+            reject(srv, spec);
+            return;
+        }
+        if let Some(e) = srv.aof.as_ref().and_then(|_| crate::aof::write_error(srv)) {
             c.out.error(&e);
             reject(srv, spec);
             return;
@@ -246,7 +254,7 @@ fn run(srv: &mut Server, c: &mut ClientState, args: &[&[u8]]) {
     handler(&mut Ctx { srv, client: c }, args);
     srv.propagator.leave();
     if srv.notify.has_pending() {
-        crate::notify::flush_self(srv, c);
+        crate::notify::flush_self_at(srv, c, out_before);
     }
     // Client-side caching: remember keys read, invalidate keys changed.
     if srv.tracking.active() {

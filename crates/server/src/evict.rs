@@ -155,6 +155,7 @@ pub fn perform_evictions(srv: &mut Server) -> bool {
         if let Some(entry) = srv.keyspace.dbs[db].remove(&key) {
             srv.stats.evicted_keys += 1;
             crate::propagate::propagate_deletion(srv, db, &key, srv.config.lazyfree_lazy_eviction);
+            crate::notify::notify(srv, None, crate::notify::class::EVICTED, "evicted", db, &key);
             srv.blocking.signal(db, &key);
             srv.watches.touch(db, &key);
             if srv.config.lazyfree_lazy_eviction {

@@ -666,8 +666,7 @@ fn accept_on(registry: &mio::Registry, listener: &TcpListener, srv: &mut Server)
         });
         let idx = srv.clients.insert(client);
         let c = srv.clients.get_mut(idx).expect("just inserted");
-        if let Err(e) = registry.register(&mut c.stream, Token(idx), Interest::READABLE)
-        {
+        if let Err(e) = registry.register(&mut c.stream, Token(idx), Interest::READABLE) {
             warning!("Registering client: {e}");
             srv.clients.remove(idx);
             continue;
@@ -1001,11 +1000,13 @@ fn active_expire_cycle(srv: &mut Server) {
         let lazy = srv.config.lazyfree_lazy_expire;
         for e in removed.drain(..) {
             crate::propagate::propagate_deletion(srv, db_index, e.key(), lazy);
+            crate::notify::notify(srv, None, crate::notify::class::EXPIRED, "expired", db_index, e.key());
             if e.value.is_big() {
                 srv.lazyfree.free(e);
             }
         }
     }
+    crate::commands::hash_ttl::active_expire_fields(srv, now, started + budget);
     let ms = started.elapsed().as_millis() as u64;
     srv.stats.expire_cycle_cpu_ms += ms;
     srv.latency

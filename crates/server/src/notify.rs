@@ -11,8 +11,9 @@
 //! client subscribed to its own events sees the push where Redis 7.0 puts it
 //! relative to the command's reply. The client running a command is out of the
 //! client table; calls that have it ([`notify_ctx`]) write to it directly,
-//! others (lazy expiry inside a lookup, eviction) leave its messages in
-//! [`Notifier::pending`] until its next reply write ([`flush_self`]).
+//! others (lazy expiry inside a lookup, eviction, a script's commands) leave
+//! its messages in [`Notifier`] until its next event or the end of the
+//! command, when they are put before its reply ([`flush_self_at`]).
 
 use crate::client::ClientState;
 use crate::commands::Ctx;
@@ -97,6 +98,12 @@ pub fn enabled(srv: &Server, class: u32) -> bool {
 #[cold]
 #[inline(never)]
 fn publish_event(srv: &mut Server, mut me: Option<&mut ClientState>, event: &str, db: usize, key: &[u8]) {
+    // Events held for the running client (a lazy expiry) come first.
+    if let Some(c) = me.as_deref_mut() {
+        if srv.notify.has_pending() {
+            flush_self(srv, c);
+        }
+    }
     let flags = srv.config.notify_keyspace_events.0;
     if flags & KeyspaceEvents::KEYSPACE != 0 {
         let mut channel = format!("__keyspace@{db}__:").into_bytes();
@@ -105,7 +112,7 @@ fn publish_event(srv: &mut Server, mut me: Option<&mut ClientState>, event: &str
     }
     if flags & KeyspaceEvents::KEYEVENT != 0 {
         let channel = format!("__keyevent@{db}__:{event}").into_bytes();
-        publish(srv, me.as_deref_mut(), &channel, key);
+        publish(srv, me, &channel, key);
     }
 }
 
@@ -179,6 +186,18 @@ fn publish(srv: &mut Server, mut me: Option<&mut ClientState>, channel: &[u8], m
             deliver(srv, me.as_deref_mut(), id, Some(&pattern), channel, message);
         }
     }
+}
+
+/// After a command: the messages still held for its client `c` (events of a
+/// lazy expiry, or of a script's commands) go before its reply, which starts
+/// at `reply_start` in its output, where Redis would have written them.
+#[cold]
+#[inline(never)]
+pub fn flush_self_at(srv: &mut Server, c: &mut ClientState, reply_start: usize) {
+    let at = reply_start.min(c.out.buf.len());
+    let tail = c.out.buf.split_off(at);
+    flush_self(srv, c);
+    c.out.buf.extend_from_slice(&tail);
 }
 
 /// Writes the messages held for the running client `c` into its output.

@@ -80,8 +80,8 @@ pub struct Tracking {
     late: Vec<Option<Vec<u8>>>,
     /// Keys lazily expired while the current command ran.
     expired: Vec<Vec<u8>>,
-    /// A script of the caller ran a read-only command.
-    script_read: bool,
+    /// The keys the caller's running script command declared (EVAL, FCALL...).
+    script_keys: Vec<Vec<u8>>,
     /// Consecutive rounds that left the table over `tracking-table-max-keys`.
     evict_rounds: u64,
 }
@@ -343,19 +343,35 @@ fn limit_table(srv: &mut Server) {
 // ---------------------------------------------------------------------------
 // Hooks
 
-/// Before a top-level command (dispatch): who runs it, and the table limit
-/// (Redis checks it in `processCommand`).
-pub fn before_execute(srv: &mut Server, c: &ClientState) {
-    srv.tracking.caller = c.id;
-    srv.tracking.caller_resp3 = c.out.is_resp3();
-    srv.tracking.caller_subscribed = c.subscribed();
-    if !srv.tracking.clients.is_empty() {
-        limit_table(srv);
+/// Before a command (dispatch `execute`). At the top level: who runs it, and
+/// the table limit (Redis checks it in `processCommand`). A script command of
+/// the caller (also inside EXEC): the keys it declares, which Redis 7.0
+/// remembers whenever the script runs a read-only command.
+pub fn before_execute(srv: &mut Server, c: &ClientState, args: &[&[u8]]) {
+    if srv.propagator.at_top() {
+        srv.tracking.caller = c.id;
+        srv.tracking.caller_resp3 = c.out.is_resp3();
+        srv.tracking.caller_subscribed = c.subscribed();
+        srv.tracking.script_keys.clear();
+        if !srv.tracking.clients.is_empty() {
+            limit_table(srv);
+        }
+    }
+    if c.id == srv.tracking.caller && is_script_command(args[0]) {
+        srv.tracking.script_keys = srv
+            .commands
+            .get(args[0])
+            .and_then(|spec| spec.all_key_positions(args))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|p| args[p].to_vec())
+            .collect();
     }
 }
 
-/// Positions of the keys a write command changes: store-style commands change
-/// their destination only, COPY and SORT ... STORE not their source.
+/// Positions of the keys a write command changes, in the order Redis signals
+/// them: store-style commands change their destination only, COPY and
+/// SORT ... STORE not their source; list moves push before they pop.
 fn written_positions(spec: &CommandSpec, args: &[&[u8]]) -> Vec<usize> {
     let mut positions = spec.all_key_positions(args).unwrap_or_default();
     match spec.name {
@@ -364,18 +380,31 @@ fn written_positions(spec: &CommandSpec, args: &[&[u8]]) -> Vec<usize> {
         "copy" | "sort" | "georadius" | "georadiusbymember" if !positions.is_empty() => {
             positions.remove(0);
         }
+        "rpoplpush" | "brpoplpush" | "lmove" | "blmove" => positions.reverse(),
         _ => {}
     }
     positions
 }
 
+fn is_script_command(name: &[u8]) -> bool {
+    ["eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro"]
+        .iter()
+        .any(|n| eq_ic(name, n))
+}
+
+/// Whether reads by client `id` are remembered now: tracking in default
+/// mode, and its OPTIN/OPTOUT mode and CLIENT CACHING agree.
+fn wants_keys(srv: &Server, id: u64) -> bool {
+    srv.tracking
+        .clients
+        .get(&id)
+        .is_some_and(|t| !(t.bcast || (t.optin && !t.caching) || (t.optout && t.caching)))
+}
+
 /// Remembers the keys of `args` for tracking client `id`, unless its
 /// OPTIN/OPTOUT mode says not to (Redis's `trackingRememberKeys`).
 fn remember_keys(srv: &mut Server, id: u64, spec: &CommandSpec, args: &[&[u8]]) {
-    let Some(t) = srv.tracking.clients.get(&id) else {
-        return;
-    };
-    if t.bcast || (t.optin && !t.caching) || (t.optout && t.caching) || spec.has(flag::PUBSUB) {
+    if !wants_keys(srv, id) || spec.has(flag::PUBSUB) {
         return;
     }
     for p in spec.all_key_positions(args).unwrap_or_default() {
@@ -405,26 +434,31 @@ pub fn after_command(srv: &mut Server, spec: &CommandSpec, c: &mut ClientState, 
             }
         }
     }
-    if spec.has(flag::READONLY) {
+    // A parked command run again when its keys got data (Redis 7.0 serves
+    // those without running the command again) remembers nothing new.
+    if spec.has(flag::READONLY) && c.blocked.is_none() {
         if own {
             if !matches!(spec.name, "eval_ro" | "evalsha_ro" | "fcall_ro") {
                 remember_keys(srv, caller, spec, args);
             }
-        } else {
+        } else if !srv.tracking.script_keys.is_empty() {
             // Redis 7.0 remembers, for a read inside a script, the keys of
             // the caller's own command (the script's declared keys).
-            srv.tracking.script_read = true;
+            let keys = std::mem::take(&mut srv.tracking.script_keys);
+            if wants_keys(srv, caller) {
+                for k in &keys {
+                    srv.tracking.remember(caller, k);
+                }
+            }
+            srv.tracking.script_keys = keys;
         }
     }
-    if own {
-        if std::mem::take(&mut srv.tracking.script_read) {
-            remember_keys(srv, caller, spec, args);
-        }
-        if !srv.tracking.early.is_empty() {
-            let at = out_before.min(c.out.buf.len());
-            let early = std::mem::take(&mut srv.tracking.early);
-            c.out.buf.splice(at..at, early);
-        }
+    // Output other tracking clients sent this one (redirected to it) goes
+    // where Redis writes it: before the reply of the command that caused it.
+    if own && !srv.tracking.early.is_empty() {
+        let at = out_before.min(c.out.buf.len());
+        let early = std::mem::take(&mut srv.tracking.early);
+        c.out.buf.splice(at..at, early);
     }
 }
 
@@ -467,7 +501,7 @@ pub fn after_execute(srv: &mut Server, c: &mut ClientState, args: &[&[u8]], out_
             }
         }
     }
-    srv.tracking.script_read = false;
+    srv.tracking.script_keys.clear();
     srv.tracking.caller = 0;
 }
 

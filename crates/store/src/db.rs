@@ -87,6 +87,20 @@ pub struct Db {
     pub expire_on_lookup: bool,
     /// The server's LRU clock (seconds), stamped on keys as they are created.
     pub lru_clock: u32,
+    /// Keys that may hold a hash with field TTLs (see [`Db::note_field_ttls`]):
+    /// what field expiry walks. Entries that no longer qualify are dropped
+    /// when the walk meets them.
+    hfe_keys: std::collections::BTreeSet<Vec<u8>>,
+    /// Where the field expiry walk continues (the last key it visited).
+    hfe_cursor: Vec<u8>,
+}
+
+/// Fields that [`Db::field_expire_step`] removed from one hash.
+pub struct ExpiredFields {
+    pub key: Vec<u8>,
+    pub fields: Vec<Vec<u8>>,
+    /// The key itself, when its last field expired and it was deleted.
+    pub deleted: Option<Box<Entry>>,
 }
 
 impl Default for Db {
@@ -111,6 +125,8 @@ impl Db {
             expire_cursor: 0,
             expire_on_lookup: true,
             lru_clock: 0,
+            hfe_keys: Default::default(),
+            hfe_cursor: Vec::new(),
         }
     }
 
@@ -188,6 +204,9 @@ impl Db {
     /// Inserts or replaces a key. The TTL is dropped unless `keep_ttl`. Returns the
     /// old value if there was one (expired or not; callers drop or lazily free it).
     pub fn set(&mut self, key: &[u8], value: Value, keep_ttl: bool) -> Option<Value> {
+        if matches!(&value, Value::Hash(h) if h.has_field_ttls()) {
+            self.note_field_ttls(key);
+        }
         self.ensure_slots();
         let hash = self.hash(key);
         let slot_idx = key_hash_slot(key) as usize;
@@ -272,6 +291,92 @@ impl Db {
         }
         e.expire_at = at_ms;
         true
+    }
+
+    /// Records that `key` holds a hash with field TTLs, so field expiry visits
+    /// it (called when a command gives a field a TTL; [`Db::set`] does it for
+    /// values that arrive with field TTLs: RESTORE, RENAME, MOVE, COPY, loading).
+    pub fn note_field_ttls(&mut self, key: &[u8]) {
+        if !self.hfe_keys.contains(key) {
+            self.hfe_keys.insert(key.to_vec());
+        }
+    }
+
+    /// Whether `key` may hold a hash with field TTLs (false for every key of a
+    /// database without any: one length test).
+    #[inline]
+    pub fn may_have_field_ttls(&self, key: &[u8]) -> bool {
+        !self.hfe_keys.is_empty() && self.hfe_keys.contains(key)
+    }
+
+    /// Number of keys field expiry may visit (an upper bound of the hashes
+    /// with field TTLs).
+    pub fn field_ttl_keys(&self) -> usize {
+        self.hfe_keys.len()
+    }
+
+    /// One bounded step of active field expiry: visits up to `budget` hashes
+    /// with field TTLs, continuing where the previous step stopped, removes
+    /// their fields due at `now_ms` (at most `budget` fields per hash) and
+    /// deletes a hash whose last field went. Keys whose own TTL passed are left
+    /// to key expiry. Returns the number of hashes visited.
+    pub fn field_expire_step(&mut self, now_ms: i64, budget: usize, out: &mut Vec<ExpiredFields>) -> usize {
+        let mut visited = 0;
+        let limit = budget.min(self.hfe_keys.len());
+        while visited < limit {
+            use std::ops::Bound;
+            let next = self
+                .hfe_keys
+                .range::<[u8], _>((Bound::Excluded(&self.hfe_cursor[..]), Bound::Unbounded))
+                .next()
+                .or_else(|| self.hfe_keys.first())
+                .cloned();
+            let Some(key) = next else {
+                break;
+            };
+            visited += 1;
+            self.hfe_cursor.clone_from(&key);
+            let mut drop_key = false;
+            let mut fields = Vec::new();
+            match self.peek_mut_raw(&key) {
+                Some(e) if !e.is_expired(now_ms) => match &mut e.value {
+                    Value::Hash(h) if h.has_field_ttls() => {
+                        fields = h.purge_expired(now_ms, budget);
+                        drop_key = h.is_empty();
+                        if !h.has_field_ttls() {
+                            self.hfe_keys.remove(&key);
+                        }
+                    }
+                    _ => {
+                        self.hfe_keys.remove(&key);
+                    }
+                },
+                Some(_) => {}
+                None => {
+                    self.hfe_keys.remove(&key);
+                }
+            }
+            if !fields.is_empty() {
+                let deleted = if drop_key {
+                    self.hfe_keys.remove(&key);
+                    self.remove(&key)
+                } else {
+                    None
+                };
+                out.push(ExpiredFields { key, fields, deleted });
+            }
+        }
+        visited
+    }
+
+    /// The entry of `key` whether or not it expired, without side effects.
+    fn peek_mut_raw(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let hash = self.hash(key);
+        let slot = &mut self.slots[key_hash_slot(key) as usize];
+        slot.table.find_mut(hash, |e| e.key() == key).map(|b| &mut **b)
     }
 
     /// Drops every key, returning the old tables so the caller can free them off

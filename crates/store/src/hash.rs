@@ -13,11 +13,23 @@
 //! fields and every field and value written is at most `hash-max-listpack-value`
 //! bytes, and `hashtable` after that (never back), exactly when Redis 7.0 converts.
 //! The thresholds are passed in ([`HashLimits`]); this crate does not read config.
+//!
+//! Field expiry (Redis 7.4's HEXPIRE family): a hash whose fields have TTLs
+//! carries a side table ([`FieldTtls`], boxed) mapping those fields to absolute
+//! Unix ms and ordering them by time, with the earliest time cached. A hash
+//! without field TTLs pays one null pointer, and "is anything due" is one
+//! comparison. The table is dropped when its last TTL goes. Overwriting a
+//! field's value with [`HashValue::insert`] (HSET) drops the field's TTL,
+//! [`HashValue::insert_keep_ttl`] (HINCRBY, HINCRBYFLOAT) keeps it, removing a
+//! field drops it. Expired fields stay stored until [`HashValue::purge_expired`]
+//! removes them: the server calls it whenever a hash is looked up and from its
+//! expiry cron, so commands never see them.
 
 use crate::bytes::SmallBytes;
 use crate::varint;
 use hashbrown::HashTable;
 use shoal_util::rand::FastRng;
+use std::collections::{BTreeMap, BTreeSet};
 use std::hash::BuildHasher;
 use std::sync::OnceLock;
 
@@ -394,10 +406,58 @@ enum Repr {
     Table(SegTable<HashEntry>),
 }
 
+/// The field TTLs of one hash: absolute Unix ms per field, and the same
+/// ordered by time so the due ones come first. Never empty while present.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct FieldTtls {
+    by_field: BTreeMap<Vec<u8>, i64>,
+    by_time: BTreeSet<(i64, Vec<u8>)>,
+    /// The earliest time in `by_time` (i64::MAX when empty).
+    min: i64,
+}
+
+impl FieldTtls {
+    fn refresh_min(&mut self) {
+        self.min = self.by_time.first().map_or(i64::MAX, |(t, _)| *t);
+    }
+
+    fn set(&mut self, field: &[u8], at: i64) {
+        if let Some(old) = self.by_field.insert(field.to_vec(), at) {
+            self.by_time.remove(&(old, field.to_vec()));
+        }
+        self.by_time.insert((at, field.to_vec()));
+        if at < self.min {
+            self.min = at;
+        } else {
+            self.refresh_min();
+        }
+    }
+
+    fn remove(&mut self, field: &[u8]) -> Option<i64> {
+        let at = self.by_field.remove(field)?;
+        self.by_time.remove(&(at, field.to_vec()));
+        if at <= self.min {
+            self.refresh_min();
+        }
+        Some(at)
+    }
+
+    fn heap_size(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + self
+                .by_field
+                .keys()
+                .map(|f| 2 * (f.capacity() + 24 + 8) + 16)
+                .sum::<usize>()
+    }
+}
+
 /// A hash value.
 #[derive(Clone, Debug, PartialEq)]
 pub struct HashValue {
     repr: Repr,
+    /// Field TTLs; `None` for the usual hash without any.
+    ttl: Option<Box<FieldTtls>>,
 }
 
 impl Default for HashValue {
@@ -411,6 +471,7 @@ impl HashValue {
     pub fn new() -> Self {
         HashValue {
             repr: Repr::Listpack(Listpack::default()),
+            ttl: None,
         }
     }
 
@@ -429,11 +490,13 @@ impl HashValue {
         matches!(self.repr, Repr::Listpack(_))
     }
 
-    /// The name `OBJECT ENCODING` reports.
+    /// The name `OBJECT ENCODING` reports (`listpackex`: a small hash with
+    /// field TTLs, as Redis 7.4 names it).
     pub fn encoding_name(&self) -> &'static str {
-        match self.repr {
-            Repr::Listpack(_) => "listpack",
-            Repr::Table(_) => "hashtable",
+        match (&self.repr, self.ttl.is_some()) {
+            (Repr::Listpack(_), false) => "listpack",
+            (Repr::Listpack(_), true) => "listpackex",
+            (Repr::Table(_), _) => "hashtable",
         }
     }
 
@@ -444,6 +507,88 @@ impl HashValue {
                 Repr::Listpack(lp) => lp.heap_size(),
                 Repr::Table(t) => t.heap_size(),
             }
+            + self.ttl.as_ref().map_or(0, |t| t.heap_size())
+    }
+
+    // ---- field expiry ----
+
+    /// Whether any field has a TTL.
+    #[inline]
+    pub fn has_field_ttls(&self) -> bool {
+        self.ttl.is_some()
+    }
+
+    /// The earliest field expiry time, if any field has a TTL.
+    #[inline]
+    pub fn min_field_expire(&self) -> Option<i64> {
+        self.ttl.as_ref().map(|t| t.min)
+    }
+
+    /// Whether some field expires at or before `now_ms` (one comparison for a
+    /// hash with field TTLs, one null test for the others).
+    #[inline]
+    pub fn fields_due(&self, now_ms: i64) -> bool {
+        match &self.ttl {
+            None => false,
+            Some(t) => t.min <= now_ms,
+        }
+    }
+
+    /// The absolute expiry (Unix ms) of a field, if it has one.
+    pub fn field_expire(&self, field: &[u8]) -> Option<i64> {
+        self.ttl.as_ref()?.by_field.get(field).copied()
+    }
+
+    /// Sets the expiry of an existing field; returns false if the field is absent.
+    pub fn set_field_expire(&mut self, field: &[u8], at_ms: i64) -> bool {
+        if !self.contains(field) {
+            return false;
+        }
+        self.ttl.get_or_insert_with(Box::default).set(field, at_ms);
+        true
+    }
+
+    /// Drops a field's TTL; returns true if it had one.
+    pub fn persist_field(&mut self, field: &[u8]) -> bool {
+        let Some(t) = &mut self.ttl else {
+            return false;
+        };
+        let had = t.remove(field).is_some();
+        if t.by_field.is_empty() {
+            self.ttl = None;
+        }
+        had
+    }
+
+    /// Number of fields with a TTL.
+    pub fn field_ttl_count(&self) -> usize {
+        self.ttl.as_ref().map_or(0, |t| t.by_field.len())
+    }
+
+    /// Every `(field, expiry)`, earliest first.
+    pub fn field_ttls(&self) -> impl Iterator<Item = (&[u8], i64)> {
+        self.ttl
+            .as_deref()
+            .into_iter()
+            .flat_map(|t| t.by_time.iter().map(|(at, f)| (f.as_slice(), *at)))
+    }
+
+    /// Removes up to `limit` fields whose expiry is at or before `now_ms`,
+    /// earliest first, and returns their names.
+    pub fn purge_expired(&mut self, now_ms: i64, limit: usize) -> Vec<Vec<u8>> {
+        let mut gone = Vec::new();
+        while gone.len() < limit && self.fields_due(now_ms) {
+            let t = self.ttl.as_mut().expect("due implies a table");
+            let (_, field) = t.by_time.pop_first().expect("due implies an entry");
+            t.by_field.remove(&field);
+            t.refresh_min();
+            if t.by_field.is_empty() {
+                self.ttl = None;
+            }
+            self.remove_entry(&field);
+            gone.push(field);
+        }
+        gone
     }
 
     /// Listpack: byte offset of the field's entry, and of its value entry.
@@ -483,9 +628,19 @@ impl HashValue {
         }
     }
 
-    /// Sets a field; returns true if it was new. Converts to `hashtable` when the
-    /// field or value is longer than `max_value` or the hash outgrows `max_entries`.
+    /// Sets a field (HSET: an existing field loses its TTL); returns true if it
+    /// was new. Converts to `hashtable` when the field or value is longer than
+    /// `max_value` or the hash outgrows `max_entries`.
     pub fn insert(&mut self, field: &[u8], value: &[u8], lim: HashLimits) -> bool {
+        if self.ttl.is_some() {
+            self.persist_field(field);
+        }
+        self.insert_keep_ttl(field, value, lim)
+    }
+
+    /// Sets a field keeping its TTL if it has one (HINCRBY, HINCRBYFLOAT);
+    /// returns true if it was new.
+    pub fn insert_keep_ttl(&mut self, field: &[u8], value: &[u8], lim: HashLimits) -> bool {
         if self.is_listpack() && (field.len() > lim.max_value || value.len() > lim.max_value) {
             self.convert();
         }
@@ -518,8 +673,15 @@ impl HashValue {
         new
     }
 
-    /// Deletes a field; returns true if it existed.
+    /// Deletes a field (and its TTL); returns true if it existed.
     pub fn remove(&mut self, field: &[u8]) -> bool {
+        if self.ttl.is_some() {
+            self.persist_field(field);
+        }
+        self.remove_entry(field)
+    }
+
+    fn remove_entry(&mut self, field: &[u8]) -> bool {
         match &mut self.repr {
             Repr::Listpack(lp) => match Self::lp_find(lp, field) {
                 Some((off, voff)) => {
@@ -749,6 +911,139 @@ mod tests {
         }
         for i in 0..5000 {
             assert!(seen.contains(format!("m{i}").as_bytes()), "m{i}");
+        }
+    }
+
+    #[test]
+    fn field_ttls_follow_writes() {
+        for lim in [
+            LIM,
+            HashLimits {
+                max_entries: 0,
+                max_value: 64,
+            },
+        ] {
+            let mut h = HashValue::new();
+            for f in ["a", "b", "c"] {
+                h.insert(f.as_bytes(), b"1", lim);
+            }
+            assert!(!h.has_field_ttls());
+            assert!(!h.fields_due(i64::MAX));
+            assert!(!h.set_field_expire(b"missing", 10));
+            assert!(h.set_field_expire(b"a", 300));
+            assert!(h.set_field_expire(b"b", 100));
+            assert!(h.set_field_expire(b"c", 200));
+            if h.is_listpack() {
+                assert_eq!(h.encoding_name(), "listpackex");
+            } else {
+                assert_eq!(h.encoding_name(), "hashtable");
+            }
+            assert_eq!(h.min_field_expire(), Some(100));
+            // Moving the earliest one later updates the minimum.
+            h.set_field_expire(b"b", 400);
+            assert_eq!(h.min_field_expire(), Some(200));
+            assert_eq!(
+                h.field_ttls().collect::<Vec<_>>(),
+                vec![(&b"c"[..], 200), (&b"a"[..], 300), (&b"b"[..], 400)]
+            );
+            // HINCRBY-style writes keep the TTL, HSET-style writes drop it.
+            h.insert_keep_ttl(b"a", b"2", lim);
+            assert_eq!(h.field_expire(b"a"), Some(300));
+            h.insert(b"a", b"3", lim);
+            assert_eq!(h.field_expire(b"a"), None);
+            // Deleting a field drops its TTL.
+            assert!(h.remove(b"c"));
+            assert_eq!(h.field_expire(b"c"), None);
+            assert_eq!(h.min_field_expire(), Some(400));
+            assert!(!h.persist_field(b"a"));
+            assert!(h.persist_field(b"b"));
+            assert!(!h.has_field_ttls());
+            assert_eq!(
+                h.encoding_name(),
+                if h.is_listpack() { "listpack" } else { "hashtable" }
+            );
+        }
+    }
+
+    #[test]
+    fn purge_removes_due_fields_in_bounded_steps() {
+        let mut h = HashValue::new();
+        for i in 0..10 {
+            h.insert(format!("f{i}").as_bytes(), b"v", LIM);
+            if i < 6 {
+                h.set_field_expire(format!("f{i}").as_bytes(), 100 + i);
+            }
+        }
+        assert!(!h.fields_due(99));
+        assert!(h.purge_expired(99, usize::MAX).is_empty());
+        assert!(h.fields_due(102));
+        assert_eq!(h.purge_expired(102, 2), vec![b"f0".to_vec(), b"f1".to_vec()]);
+        assert_eq!(h.purge_expired(102, 2), vec![b"f2".to_vec()]);
+        assert_eq!(h.len(), 7);
+        assert!(!h.contains(b"f2"));
+        assert_eq!(h.purge_expired(i64::MAX, usize::MAX).len(), 3);
+        assert!(!h.has_field_ttls());
+        assert_eq!(h.len(), 4);
+        // Conversion to the table form keeps TTLs.
+        let mut h = HashValue::new();
+        h.insert(b"x", b"v", LIM);
+        h.set_field_expire(b"x", 5);
+        h.insert(b"long", &[b'v'; 100], LIM);
+        assert_eq!(h.encoding_name(), "hashtable");
+        assert_eq!(h.field_expire(b"x"), Some(5));
+        assert_eq!(h.purge_expired(5, 10), vec![b"x".to_vec()]);
+        assert_eq!(h.len(), 1);
+    }
+
+    #[test]
+    fn random_ttls_match_model() {
+        let mut rng = FastRng::new(11);
+        let mut h = HashValue::new();
+        let mut model: HashMap<Vec<u8>, Option<i64>> = HashMap::new();
+        for step in 0..5000i64 {
+            let f = format!("f{}", rng.below(50)).into_bytes();
+            match rng.below(5) {
+                0 => {
+                    h.insert(&f, b"v", LIM);
+                    model.insert(f, None);
+                }
+                1 => {
+                    let at = step + rng.below(200) as i64;
+                    assert_eq!(h.set_field_expire(&f, at), model.contains_key(&f));
+                    if let Some(t) = model.get_mut(&f) {
+                        *t = Some(at);
+                    }
+                }
+                2 => {
+                    h.remove(&f);
+                    model.remove(&f);
+                }
+                3 => {
+                    let had = model.get(&f).is_some_and(|t| t.is_some());
+                    assert_eq!(h.persist_field(&f), had);
+                    if let Some(t) = model.get_mut(&f) {
+                        *t = None;
+                    }
+                }
+                _ => {
+                    let mut gone = h.purge_expired(step, usize::MAX);
+                    gone.sort();
+                    let mut want: Vec<Vec<u8>> = model
+                        .iter()
+                        .filter(|(_, t)| t.is_some_and(|t| t <= step))
+                        .map(|(f, _)| f.clone())
+                        .collect();
+                    want.sort();
+                    assert_eq!(gone, want);
+                    model.retain(|_, t| !t.is_some_and(|t| t <= step));
+                }
+            }
+            assert_eq!(h.len(), model.len());
+            let min = model.values().filter_map(|t| *t).min();
+            assert_eq!(h.min_field_expire(), min);
+            for (f, t) in &model {
+                assert_eq!(h.field_expire(f), *t);
+            }
         }
     }
 }

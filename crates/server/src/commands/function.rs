@@ -22,8 +22,13 @@ pub struct FunctionInfo {
     pub name: String,
     pub desc: Option<Vec<u8>>,
     pub flags: u32,
-    func: Function,
+    /// The callback until the library is added; then it lives in the
+    /// `shoal_functions` registry table (a handle held from Rust would take
+    /// a slot of mlua's limited reference stack for as long as it lives).
+    func: Option<Function>,
 }
+
+const FUNCTIONS_TABLE: &str = "shoal_functions";
 
 pub struct Library {
     pub name: String,
@@ -92,9 +97,10 @@ impl Functions {
         let env = load_env(lua, pending.clone()).map_err(|e| e.to_string())?;
         chunk.set_environment(env.clone()).map_err(|e| e.to_string())?;
         let runner: Function = lua.named_registry_value("shoal_runner").map_err(|e| e.to_string())?;
-        let res: MultiValue = runner
-            .call((chunk, LuaValue::Nil, LuaValue::Nil))
-            .map_err(|e| format!("Error registering functions: {}", lua_message(&e)))?;
+        scripting::LOAD_START.with(|c| c.set(Some(std::time::Instant::now())));
+        let res = runner.call::<MultiValue>((chunk, LuaValue::Nil, LuaValue::Nil));
+        scripting::LOAD_START.with(|c| c.set(None));
+        let res = res.map_err(|e| format!("Error registering functions: {}", lua_message(&e)))?;
         if !matches!(res.front(), Some(LuaValue::Boolean(true))) {
             let text = match res.get(1) {
                 Some(LuaValue::Table(t)) => t.raw_get::<Option<String>>("err").ok().flatten().unwrap_or_default(),
@@ -116,7 +122,7 @@ impl Functions {
                 name: p.name,
                 desc: p.desc,
                 flags: p.flags,
-                func: p.func,
+                func: Some(p.func),
             })
             .collect();
         if functions.is_empty() {
@@ -142,18 +148,39 @@ impl Functions {
             }
         }
         self.remove(&lib.name.clone());
-        for f in &lib.functions {
+        let mut lib = lib;
+        let table = self.table()?;
+        for f in &mut lib.functions {
             self.by_name.insert(f.name.clone(), lib.name.clone());
+            table
+                .raw_set(f.name.as_str(), f.func.take())
+                .map_err(|e| e.to_string())?;
         }
         self.libs.insert(lib.name.clone(), lib);
         Ok(())
     }
 
+    /// The registry table of every registered callback, by function name.
+    fn table(&mut self) -> Result<Table, String> {
+        let lua = self.lua()?;
+        if let Ok(t) = lua.named_registry_value::<Table>(FUNCTIONS_TABLE) {
+            return Ok(t);
+        }
+        let t = lua.create_table().map_err(|e| e.to_string())?;
+        lua.set_named_registry_value(FUNCTIONS_TABLE, t.clone())
+            .map_err(|e| e.to_string())?;
+        Ok(t)
+    }
+
     fn remove(&mut self, name: &str) -> bool {
         match self.libs.remove(name) {
             Some(lib) => {
+                let table = self.table().ok();
                 for f in &lib.functions {
                     self.by_name.remove(&f.name);
+                    if let Some(t) = &table {
+                        let _ = t.raw_set(f.name.as_str(), LuaValue::Nil);
+                    }
                 }
                 true
             }
@@ -361,15 +388,30 @@ fn fcall_generic(ctx: &mut Ctx, args: &[&[u8]], ro: bool) {
         ctx.out().error("ERR Function not found");
         return;
     };
-    let (func, flags) = (info.func.clone(), info.flags);
+    let flags = info.flags;
     if ro && flags & sflag::NO_WRITES == 0 {
         ctx.out()
             .error("ERR Can not execute a script with write flag using *_ro command.");
         return;
     }
+    if let Some(e) = scripting::refused_by_flags(ctx, flags) {
+        ctx.out().error(e);
+        return;
+    }
     let Some(lua) = ctx.srv.scripts.functions.lua.take() else {
         ctx.out().error("ERR Function not found");
         return;
+    };
+    let func = match lua
+        .named_registry_value::<Table>(FUNCTIONS_TABLE)
+        .and_then(|t| t.raw_get::<Function>(fname.as_str()))
+    {
+        Ok(f) => f,
+        Err(_) => {
+            ctx.srv.scripts.functions.lua = Some(lua);
+            ctx.out().error("ERR Function not found");
+            return;
+        }
     };
     let tables = (|| -> mlua::Result<(LuaValue, LuaValue)> {
         let mk = |items: &[&[u8]]| -> mlua::Result<LuaValue> {

@@ -10,6 +10,7 @@
 //! trailing zeros removed); distances with four decimals.
 
 use super::{dispose, eq_ic, err, lookup_read, lookup_write, parse_int, Ctx};
+use crate::notify::class;
 use crate::server::Server;
 use shoal_resp::Reply;
 use shoal_store::zset::{cmp_entry, ZSetLimits, ZSetValue};
@@ -501,6 +502,7 @@ fn search(ctx: &mut Ctx, args: &[&[u8]], mode: Mode) {
             Some((dst, _)) => {
                 if let Some(old) = ctx.srv.keyspace.dbs[db].remove(dst) {
                     dispose(ctx.srv, old.value);
+                    ctx.notify(class::GENERIC, "del", dst);
                 }
                 ctx.out().int(0);
             }
@@ -564,14 +566,32 @@ fn search(ctx: &mut Ctx, args: &[&[u8]], mode: Mode) {
             entries.sort_by(|a, b| cmp_entry(a.1, a.0, b.1, b.0));
             let n = entries.len();
             let lim = limits(ctx.srv);
+            if n > 0 && crate::notify::enabled(ctx.srv, class::NEW | class::EXPIRED) {
+                // As Redis's setKey: a stale destination expires first.
+                let _ = lookup_write(ctx.srv, db, dst);
+            }
             let old = if n == 0 {
                 ctx.srv.keyspace.dbs[db].remove(dst).map(|e| e.value)
             } else {
                 let v = ZSetValue::from_sorted(entries, lim);
                 ctx.srv.keyspace.dbs[db].set(dst, Value::ZSet(Box::new(v)), false)
             };
+            let had = old.is_some();
             if let Some(old) = old {
                 dispose(ctx.srv, old);
+            }
+            if n > 0 {
+                if !had {
+                    ctx.notify(class::NEW, "new", dst);
+                }
+                let event = if mode == Mode::SearchStore {
+                    "geosearchstore"
+                } else {
+                    "georadiusstore"
+                };
+                ctx.notify(class::ZSET, event, dst);
+            } else if had {
+                ctx.notify(class::GENERIC, "del", dst);
             }
             ctx.out().int(n as i64);
         }

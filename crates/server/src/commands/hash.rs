@@ -6,6 +6,7 @@
 //! argument parsing shared with SSCAN.
 
 use super::{err, int_arg, lookup_read, lookup_write, parse_int, wrong_arity, Ctx};
+use crate::notify::class;
 use crate::server::Server;
 use shoal_resp::Reply;
 use shoal_store::hash::{HashLimits, HashValue};
@@ -60,6 +61,7 @@ fn hash_or_create<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Option<&'a mut HashValue>
         Ok(Some(_)) => {}
         Ok(None) => {
             ctx.srv.keyspace.dbs[db].set(key, Value::Hash(Box::default()), false);
+            ctx.notify(class::NEW, "new", key);
         }
     }
     match ctx.srv.keyspace.dbs[db].get_mut(key, i64::MIN) {
@@ -71,12 +73,13 @@ fn hash_or_create<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Option<&'a mut HashValue>
     }
 }
 
-/// Deletes `key` if its hash became empty.
+/// Deletes `key` if its hash became empty (with its `del` event).
 fn drop_if_empty(ctx: &mut Ctx, key: &[u8]) {
     let db = ctx.client.db;
     let empty = matches!(ctx.srv.keyspace.dbs[db].get_mut(key, i64::MIN), Some(e) if matches!(&e.value, Value::Hash(h) if h.is_empty()));
     if empty {
         ctx.srv.keyspace.dbs[db].remove(key);
+        ctx.notify(class::GENERIC, "del", key);
     }
 }
 
@@ -98,6 +101,7 @@ fn hset_generic(ctx: &mut Ctx, args: &[&[u8]], name: &str) -> bool {
     } else {
         ctx.out().ok();
     }
+    ctx.notify(class::HASH, "hset", args[1]);
     true
 }
 
@@ -125,6 +129,7 @@ pub fn hsetnx(ctx: &mut Ctx, args: &[&[u8]]) {
     if let Some(h) = hash_or_create(ctx, args[1]) {
         h.insert(args[2], args[3], lim);
         ctx.out().int(1);
+        ctx.notify(class::HASH, "hset", args[1]);
     }
 }
 
@@ -171,6 +176,7 @@ pub fn hdel(ctx: &mut Ctx, args: &[&[u8]]) {
         }
     };
     if deleted > 0 {
+        ctx.notify(class::HASH, "hdel", args[1]);
         drop_if_empty(ctx, args[1]);
     } else {
         // Nothing changed: nothing to propagate (as Redis).
@@ -233,8 +239,9 @@ pub fn hincrby(ctx: &mut Ctx, args: &[&[u8]]) {
         }
         return;
     };
-    h.insert(args[2], new.to_string().as_bytes(), lim);
+    h.insert_keep_ttl(args[2], new.to_string().as_bytes(), lim);
     ctx.out().int(new);
+    ctx.notify(class::HASH, "hincrby", args[1]);
 }
 
 pub fn hincrbyfloat(ctx: &mut Ctx, args: &[&[u8]]) {
@@ -249,13 +256,18 @@ pub fn hincrbyfloat(ctx: &mut Ctx, args: &[&[u8]]) {
     };
     match shoal_util::num::hincr_by_float(h.get(args[2]), args[3]) {
         Ok(new) => {
-            h.insert(args[2], &new, lim);
+            h.insert_keep_ttl(args[2], &new, lim);
+            let ttl = h.field_expire(args[2]);
             // Redis propagates the result as HSET: float arithmetic and
             // formatting may differ between nodes.
             if ctx.propagating() {
                 ctx.propagate(vec![b"HSET".to_vec(), args[1].to_vec(), args[2].to_vec(), new.clone()]);
+                if let Some(at) = ttl {
+                    ctx.propagate(super::hash_ttl::restore_ttl_effect(args[1], args[2], at));
+                }
             }
             ctx.out().bulk(&new);
+            ctx.notify(class::HASH, "hincrbyfloat", args[1]);
         }
         Err(e) => {
             ctx.out().error(e.message());

@@ -9,6 +9,7 @@
 //! `raw` (every HLL Redis touches for writing, as it unshares it first).
 
 use super::{eq_ic, err, lookup_read, lookup_write, Ctx};
+use crate::notify::class;
 use crate::server::Server;
 use shoal_store::db::FLAG_RAW;
 use shoal_store::{Entry, Value};
@@ -91,11 +92,16 @@ pub fn pfadd(ctx: &mut Ctx, args: &[&[u8]]) {
         }
         Ok(updated)
     });
+    if created {
+        ctx.notify(class::NEW, "new", args[1]);
+    }
     match res {
         Ok(updated) => {
             if !updated {
                 // Nothing changed: nothing to propagate (as Redis).
                 ctx.propagate_nothing();
+            } else {
+                ctx.notify(class::STRING, "pfadd", args[1]);
             }
             ctx.client.out.int(updated as i64)
         }
@@ -176,12 +182,19 @@ pub fn pfmerge(ctx: &mut Ctx, args: &[&[u8]]) {
             return ctx.client.out.error(CORRUPT);
         }
     }
-    let (e, _) = match hll_for_write(ctx.srv, db, args[1]) {
+    let (e, created) = match hll_for_write(ctx.srv, db, args[1]) {
         Ok(x) => x,
         Err(bad) => return ctx.client.out.error(bad.text()),
     };
-    match edit(e, |buf| hll::store_merged(buf, &max, dense, max_bytes)) {
-        Ok(()) => ctx.client.out.ok(),
+    let res = edit(e, |buf| hll::store_merged(buf, &max, dense, max_bytes));
+    if created {
+        ctx.notify(class::NEW, "new", args[1]);
+    }
+    match res {
+        Ok(()) => {
+            ctx.notify(class::STRING, "pfadd", args[1]);
+            ctx.client.out.ok()
+        }
         Err(hll::Corrupt) => ctx.client.out.error(CORRUPT),
     }
 }

@@ -636,7 +636,14 @@ pub fn move_(ctx: &mut Ctx, args: &[&[u8]]) {
     }
     let srv = &mut *ctx.srv;
     crate::notify::notify(srv, Some(&mut *ctx.client), class::NEW, "new", dst_db, args[1]);
-    crate::notify::notify(srv, Some(&mut *ctx.client), class::GENERIC, "move_from", src_db, args[1]);
+    crate::notify::notify(
+        srv,
+        Some(&mut *ctx.client),
+        class::GENERIC,
+        "move_from",
+        src_db,
+        args[1],
+    );
     crate::notify::notify(srv, Some(&mut *ctx.client), class::GENERIC, "move_to", dst_db, args[1]);
     ctx.out().int(1);
 }

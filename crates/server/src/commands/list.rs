@@ -2,6 +2,7 @@
 //! LMPOP, and the blocking forms (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP).
 
 use super::{eq_ic, err, int_arg, lookup_read, lookup_write, parse_int, Ctx};
+use crate::notify::class;
 use shoal_store::list::{ListValue, NodeLimit};
 use shoal_store::Value;
 

@@ -15,6 +15,7 @@ pub mod digest;
 pub mod function;
 pub mod geo;
 pub mod hash;
+pub mod hash_ttl;
 pub mod hyperloglog;
 pub mod introspection;
 pub mod keyspace;
@@ -55,9 +56,6 @@ impl Ctx<'_> {
     }
     #[inline]
     pub fn out(&mut self) -> &mut Reply {
-        if self.srv.notify.has_pending() {
-            crate::notify::flush_self(self.srv, self.client);
-        }
         &mut self.client.out
     }
     /// Publishes a keyspace event about `key` in the client's database.
@@ -440,8 +438,16 @@ pub fn lookup_write<'a>(srv: &'a mut Server, db: usize, key: &[u8]) -> Option<&'
 
 fn lookup<'a>(srv: &'a mut Server, db: usize, key: &[u8], count: bool) -> Option<&'a mut shoal_store::Entry> {
     use crate::notify::class;
+    // Hash fields whose TTL passed go before anyone sees them.
+    if srv.keyspace.dbs[db].may_have_field_ttls(key) {
+        hash_ttl::purge_if_due(srv, db, key);
+    }
     if crate::notify::enabled(srv, class::EXPIRED | class::MISS) {
-        let now = if srv.repl.applying_master_stream { i64::MIN } else { srv.now_ms };
+        let now = if srv.repl.applying_master_stream {
+            i64::MIN
+        } else {
+            srv.now_ms
+        };
         if srv.keyspace.dbs[db].peek(key, now).is_none() {
             // Absent or expired: Redis sends `expired` (when the lookup deletes
             // it) and, for reads, `keymiss`.

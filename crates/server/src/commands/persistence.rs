@@ -249,6 +249,7 @@ pub fn save(ctx: &mut Ctx, _args: &[&[u8]]) {
         Ok(_) => {
             notice!("DB saved on disk");
             ctx.srv.last_save_unix = unix_ms() / 1000;
+            ctx.srv.last_bgsave_ok = true;
             ctx.srv.dirty = 0;
             ctx.srv.rdb_saves += 1;
             ctx.out().ok();
@@ -483,8 +484,12 @@ pub fn bgsave(ctx: &mut Ctx, args: &[&[u8]]) {
             ctx.out().simple("Background saving started");
         }
         Err(e) => {
-            warning!("{e}");
-            ctx.out().error("ERR");
+            // Where Redis's forked child would fail (the temp file can't be
+            // created), the save started and failed: the status says so.
+            warning!("Background saving error: {e}");
+            ctx.srv.last_bgsave_ok = false;
+            ctx.srv.last_bgsave_try = unix_ms() / 1000;
+            ctx.out().simple("Background saving started");
         }
     }
 }

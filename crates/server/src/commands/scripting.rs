@@ -80,7 +80,12 @@ thread_local! {
     /// The run state of the script in progress, for the Lua hook (null when
     /// none runs). Set and cleared by `run`.
     static CURRENT_RUN: Cell<*const ()> = const { Cell::new(std::ptr::null()) };
+    /// When the library code of a FUNCTION LOAD started running (it gets 500 ms).
+    pub(crate) static LOAD_START: Cell<Option<std::time::Instant>> = const { Cell::new(None) };
 }
+
+/// How long a library's code may run at FUNCTION LOAD.
+const LOAD_TIMEOUT_MS: u128 = 500;
 
 /// Instructions between two runs of the Lua hook (Redis uses the same count).
 const HOOK_INSTRUCTIONS: u32 = 100_000;
@@ -91,6 +96,12 @@ const HOOK_INSTRUCTIONS: u32 = 100_000;
 fn script_hook(_lua: &Lua) -> mlua::Result<mlua::VmState> {
     let ptr = CURRENT_RUN.with(|c| c.get());
     if ptr.is_null() {
+        if LOAD_START
+            .with(|c| c.get())
+            .is_some_and(|t| t.elapsed().as_millis() >= LOAD_TIMEOUT_MS)
+        {
+            return Err(mlua::Error::RuntimeError("FUNCTION LOAD timeout".into()));
+        }
         return Ok(mlua::VmState::Continue);
     }
     // SAFETY: `run` sets the pointer to its RefCell<RunState> for exactly the
@@ -245,8 +256,6 @@ pub(crate) fn new_lua(flavour: Flavour) -> mlua::Result<Lua> {
     // The per-run API (call, pcall, setresp, set_repl, acl_check_cmd) lives in
     // a private table filled while a script runs; `redis.*` wrappers raise
     // the errors the Rust side reports.
-    let raw = lua.create_table()?;
-    lua.set_named_registry_value("shoal_raw", raw.clone())?;
     lua.set_named_registry_value("shoal_err_handler", lua.create_function(error_handler)?)?;
     let math: Table = g.get("math")?;
     let rnd = lua.create_function(|lua, args: MultiValue| math_random(lua, args))?;
@@ -274,13 +283,8 @@ pub(crate) fn new_lua(flavour: Flavour) -> mlua::Result<Lua> {
     let setup: Function = lua
         .load(
             r#"
-            local S, raw, redis, math, rnd, seed, flavour = ...
+            local S, redis, math, rnd, seed, flavour = ...
             local error, select, setmetatable, rawget, rawset, ipairs = error, select, setmetatable, rawget, rawset, ipairs
-            function redis.call(...) return raw.call(...) end
-            function redis.pcall(...) return raw.pcall(...) end
-            function redis.setresp(...) return raw.setresp(...) end
-            function redis.set_repl(...) return raw.set_repl(...) end
-            function redis.acl_check_cmd(...) return raw.acl_check_cmd(...) end
             function redis.error_reply(e) return {err = e} end
             function redis.status_reply(s) return {ok = s} end
             if flavour == 'eval' then
@@ -343,12 +347,36 @@ pub(crate) fn new_lua(flavour: Flavour) -> mlua::Result<Lua> {
     let fl = if flavour == Flavour::Eval { "eval" } else { "functions" };
     let rnd = super::lua_libs::raising(&lua, rnd)?;
     let seed = super::lua_libs::raising(&lua, seed)?;
-    let env: Table = setup.call((sentinel(), raw, redis.clone(), math, rnd, seed, fl))?;
-    // The per-run API raises its errors from C, like Redis's own functions.
-    for name in ["call", "setresp", "set_repl", "acl_check_cmd"] {
-        let f: Function = redis.raw_get(name)?;
-        redis.raw_set(name, super::lua_libs::raising(&lua, f)?)?;
-    }
+    // The per-run API reaches the running script's state through CURRENT_RUN
+    // and raises its errors from C, like Redis's own functions.
+    let raising = |f: Function| super::lua_libs::raising(&lua, f);
+    redis.raw_set(
+        "call",
+        raising(
+            lua.create_function(|lua, args: MultiValue| with_run(lua, |lua, st| script_call(lua, st, args, true)))?,
+        )?,
+    )?;
+    redis.raw_set(
+        "pcall",
+        lua.create_function(|lua, args: MultiValue| with_run(lua, |lua, st| script_call(lua, st, args, false)))?,
+    )?;
+    redis.raw_set(
+        "setresp",
+        raising(lua.create_function(|lua, args: MultiValue| with_run(lua, |lua, st| setresp(lua, st, args)))?)?,
+    )?;
+    redis.raw_set(
+        "set_repl",
+        raising(lua.create_function(|lua, args: MultiValue| with_run(lua, |lua, st| set_repl(lua, st, args)))?)?,
+    )?;
+    redis.raw_set(
+        "acl_check_cmd",
+        raising(lua.create_function(|lua, args: MultiValue| with_run(lua, |lua, st| acl_check_cmd(lua, st, args)))?)?,
+    )?;
+    lua.set_hook(
+        mlua::HookTriggers::new().every_nth_instruction(HOOK_INSTRUCTIONS),
+        |lua, _| script_hook(lua),
+    );
+    let env: Table = setup.call((sentinel(), redis.clone(), math, rnd, seed, fl))?;
     lua.set_named_registry_value("shoal_script_env", env)?;
     if flavour == Flavour::Eval {
         let handler: Function = lua.named_registry_value("shoal_err_handler")?;
@@ -481,6 +509,54 @@ fn error_handler(lua: &Lua, e: LuaValue) -> mlua::Result<LuaValue> {
     Ok(LuaValue::Table(t))
 }
 
+/// Runs `f` with the state of the script in progress (the `redis.*` API is
+/// only meaningful while one runs).
+fn with_run(lua: &Lua, f: impl FnOnce(&Lua, &mut RunState) -> mlua::Result<MultiValue>) -> mlua::Result<MultiValue> {
+    let ptr = CURRENT_RUN.with(|c| c.get());
+    if ptr.is_null() {
+        return fail_with(lua, err_table(lua, "ERR no script is running")?);
+    }
+    // SAFETY: `run` points CURRENT_RUN at its RefCell<RunState> only for the
+    // duration of the Lua call during which these callbacks can run, and
+    // clears it before the state goes away.
+    let state = unsafe { &*(ptr as *const RefCell<RunState<'static>>) };
+    let Ok(mut st) = state.try_borrow_mut() else {
+        return fail_with(lua, err_table(lua, "ERR the script API is busy")?);
+    };
+    f(lua, &mut st)
+}
+
+fn setresp(lua: &Lua, s: &mut RunState, args: MultiValue) -> mlua::Result<MultiValue> {
+    if args.len() != 1 {
+        return fail_with(lua, err_table(lua, "ERR redis.setresp() requires one argument.")?);
+    }
+    match lua.coerce_number(args[0].clone()).ok().flatten().map(|n| n as i64) {
+        Some(2) => s.client.out.proto = Protocol::Resp2,
+        Some(3) => s.client.out.proto = Protocol::Resp3,
+        _ => return fail_with(lua, err_table(lua, "ERR RESP version must be 2 or 3.")?),
+    }
+    Ok(MultiValue::new())
+}
+
+fn set_repl(lua: &Lua, s: &mut RunState, args: MultiValue) -> mlua::Result<MultiValue> {
+    if args.len() != 1 {
+        return fail_with(lua, err_table(lua, "ERR redis.set_repl() requires two arguments.")?);
+    }
+    match lua.coerce_number(args[0].clone()).ok().flatten().map(|n| n as i64) {
+        Some(f @ 0..=3) => s.repl = f as u8,
+        _ => {
+            return fail_with(
+                lua,
+                err_table(
+                    lua,
+                    "ERR Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.",
+                )?,
+            )
+        }
+    }
+    Ok(MultiValue::new())
+}
+
 /// Per-run state shared by the `redis.*` callbacks.
 struct RunState<'a> {
     srv: &'a mut Server,
@@ -581,7 +657,8 @@ fn lua_to_reply(v: &LuaValue, out: &mut Reply, resp3: bool, depth: usize) {
         LuaValue::Number(n) => out.int(*n as i64),
         LuaValue::String(s) => out.bulk(&s.as_bytes()),
         LuaValue::Table(t) => {
-            if depth > 1000 {
+            // Redis runs out of Lua stack (LUAI_MAXCSTACK) at this nesting.
+            if depth > 7994 {
                 out.error("ERR reached lua stack limit");
                 return;
             }
@@ -641,19 +718,17 @@ fn lua_to_reply(v: &LuaValue, out: &mut Reply, resp3: bool, depth: usize) {
                     return;
                 }
             }
-            // An array up to the first nil.
-            let mut items = Vec::new();
-            let mut i = 1;
-            while let Ok(v) = t.raw_get::<LuaValue>(i) {
-                if matches!(v, LuaValue::Nil) {
-                    break;
-                }
-                items.push(v);
-                i += 1;
+            // An array up to the first nil. Items are fetched one at a time:
+            // every value held from Rust takes a slot of mlua's reference
+            // stack, which deep nesting would otherwise exhaust.
+            let mut len = 0;
+            while t.raw_get::<LuaValue>(len + 1).is_ok_and(|v| !v.is_nil()) {
+                len += 1;
             }
-            out.array(items.len());
-            for it in &items {
-                lua_to_reply(it, out, resp3, depth + 1);
+            out.array(len);
+            for i in 1..=len {
+                let it = t.raw_get::<LuaValue>(i).unwrap_or(LuaValue::Nil);
+                lua_to_reply(&it, out, resp3, depth + 1);
             }
         }
         _ => out.null(),
@@ -766,6 +841,23 @@ fn compile_script(lua: &Lua, body: &[u8]) -> mlua::Result<Function> {
     Ok(f)
 }
 
+/// Checks Redis makes before running a script that declares its flags (a
+/// shebang, or a function): writes are refused up front on a read-only
+/// replica and, without `allow-oom`, when memory is over `maxmemory`.
+pub(crate) fn refused_by_flags(ctx: &mut Ctx, flags: u32) -> Option<&'static str> {
+    if flags & sflag::NO_WRITES != 0 {
+        return None;
+    }
+    let srv = &mut *ctx.srv;
+    if srv.repl.master.is_some() && srv.config.replica_read_only && !ctx.client.master {
+        return Some("READONLY You can't write against a read only replica.");
+    }
+    if flags & sflag::ALLOW_OOM == 0 && srv.config.maxmemory > 0 && !crate::evict::perform_evictions(srv) {
+        return Some("OOM command not allowed when used memory > 'maxmemory'.");
+    }
+    None
+}
+
 fn take_lua(slot: &mut Option<Lua>, flavour: Flavour) -> Result<Lua, String> {
     match slot.take() {
         Some(l) => Ok(l),
@@ -799,6 +891,10 @@ fn eval_generic(ctx: &mut Ctx, args: &[&[u8]], by_sha: bool, ro_command: bool) {
     if ro_command && flags.is_some_and(|f| f & sflag::NO_WRITES == 0) {
         ctx.out()
             .error("ERR Can not execute a script with write flag using *_ro command.");
+        return;
+    }
+    if let Some(e) = flags.and_then(|f| refused_by_flags(ctx, f)) {
+        ctx.out().error(e);
         return;
     }
     let lua = match take_lua(&mut ctx.srv.scripts.lua, Flavour::Eval) {
@@ -881,13 +977,6 @@ pub(crate) fn run(
         read_only,
         repl: 3,
     });
-    let raw: Table = match lua.named_registry_value("shoal_raw") {
-        Ok(t) => t,
-        Err(e) => {
-            ctx.client.out.error(&format!("ERR {e}"));
-            return;
-        }
-    };
     let runner: Function = match lua.named_registry_value("shoal_runner") {
         Ok(f) => f,
         Err(e) => {
@@ -898,79 +987,26 @@ pub(crate) fn run(
     state.borrow_mut().srv.scripts.running = Some(Running {
         name: name.to_string(),
         is_eval,
-        argv: argv.iter().map(|a| a.to_vec()).collect(),
+        // Only FUNCTION STATS shows it (it answers -BUSY during an EVAL).
+        argv: if is_eval {
+            Vec::new()
+        } else {
+            argv.iter().map(|a| a.to_vec()).collect()
+        },
         start: std::time::Instant::now(),
         timed_out: false,
         wrote: false,
         kill: false,
     });
     CURRENT_RUN.with(|c| c.set(&state as *const RefCell<RunState> as *const ()));
-    lua.set_hook(
-        mlua::HookTriggers::new().every_nth_instruction(HOOK_INSTRUCTIONS),
-        |lua, _| script_hook(lua),
-    );
-    let result = lua.scope(|scope| {
-        let st = &state;
-        raw.raw_set(
-            "call",
-            scope.create_function(move |lua, args: MultiValue| script_call(lua, &mut st.borrow_mut(), args, true))?,
-        )?;
-        raw.raw_set(
-            "pcall",
-            scope.create_function(move |lua, args: MultiValue| script_call(lua, &mut st.borrow_mut(), args, false))?,
-        )?;
-        raw.raw_set(
-            "setresp",
-            scope.create_function(move |lua, args: MultiValue| {
-                let mut s = st.borrow_mut();
-                if args.len() != 1 {
-                    return fail_with(lua, err_table(lua, "ERR redis.setresp() requires one argument.")?);
-                }
-                match lua.coerce_number(args[0].clone()).ok().flatten().map(|n| n as i64) {
-                    Some(2) => s.client.out.proto = Protocol::Resp2,
-                    Some(3) => s.client.out.proto = Protocol::Resp3,
-                    _ => return fail_with(lua, err_table(lua, "ERR RESP version must be 2 or 3.")?),
-                }
-                Ok(MultiValue::new())
-            })?,
-        )?;
-        raw.raw_set(
-            "set_repl",
-            scope.create_function(move |lua, args: MultiValue| {
-                let mut s = st.borrow_mut();
-                if args.len() != 1 {
-                    return fail_with(lua, err_table(lua, "ERR redis.set_repl() requires two arguments.")?);
-                }
-                match lua.coerce_number(args[0].clone()).ok().flatten().map(|n| n as i64) {
-                    Some(f @ 0..=3) => s.repl = f as u8,
-                    _ => {
-                        return fail_with(
-                            lua,
-                            err_table(
-                                lua,
-                                "ERR Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.",
-                            )?,
-                        )
-                    }
-                }
-                Ok(MultiValue::new())
-            })?,
-        )?;
-        raw.raw_set(
-            "acl_check_cmd",
-            scope.create_function(move |lua, args: MultiValue| acl_check_cmd(lua, &mut st.borrow_mut(), args))?,
-        )?;
-        runner.call::<MultiValue>((func.clone(), a, b))
-    });
-    lua.remove_hook();
+    let result = runner.call::<MultiValue>((func.clone(), a, b));
+    // Every handle held from Rust takes a slot of mlua's reference stack,
+    // which a deeply nested reply needs (see lua_to_reply).
+    drop(runner);
     CURRENT_RUN.with(|c| c.set(std::ptr::null()));
     let killed = state.borrow_mut().srv.scripts.running.take().is_some_and(|r| r.kill);
     if killed {
         crate::warning!("Lua script killed by user with SCRIPT KILL.");
-    }
-    // Forget the per-call bindings so no dangling callback survives the scope.
-    for k in ["call", "pcall", "setresp", "set_repl", "acl_check_cmd"] {
-        let _ = raw.raw_set(k, LuaValue::Nil);
     }
     if killed && ctx.srv.shutdown_requested {
         // SHUTDOWN NOSAVE stopped it: the caller gets no reply, as with Redis.
@@ -980,11 +1016,21 @@ pub(crate) fn run(
     let resp3 = script_client.out.proto == Protocol::Resp3;
     let out = &mut ctx.client.out;
     match result {
-        Ok(mv) => {
-            let ok = matches!(mv.front(), Some(LuaValue::Boolean(true)));
-            let v = mv.get(1).cloned().unwrap_or(LuaValue::Nil);
+        Ok(mut mv) => {
+            let ok = matches!(mv.pop_front(), Some(LuaValue::Boolean(true)));
+            let v = mv.pop_front().unwrap_or(LuaValue::Nil);
+            drop(mv);
             if ok {
-                lua_to_reply(&v, out, resp3, 0);
+                // mlua panics when its reference stack runs out (a reply
+                // nested deeper than Lua's stack): answer what Redis does.
+                let mark = out.buf.len();
+                let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    lua_to_reply(&v, out, resp3, 0);
+                }));
+                if done.is_err() {
+                    out.buf.truncate(mark);
+                    out.error("ERR reached lua stack limit");
+                }
             } else {
                 reply_error(out, &v, name);
             }

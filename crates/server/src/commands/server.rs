@@ -759,6 +759,10 @@ fn apply_config_changes(srv: &mut Server, changed: &[String], in_exec: bool) -> 
                 );
             }
             "appendonly" => crate::aof::config_changed(srv, in_exec)?,
+            // As Redis: a lower limit evicts at once (evicted events included).
+            "maxmemory" => {
+                crate::evict::perform_evictions(srv);
+            }
             "port" | "bind" => {
                 warning!("CONFIG SET {name}: shoal does not listen again at run time yet; the new value applies after a restart");
             }

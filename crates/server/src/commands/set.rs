@@ -7,6 +7,7 @@
 
 use super::hash::{parse_cursor, random_count, scan_matches, scan_options, scan_reply};
 use super::{dispose, err, lookup_read, lookup_write, parse_int, Ctx};
+use crate::notify::class;
 use crate::server::Server;
 use shoal_resp::Reply;
 use shoal_store::set::{SetLimits, SetValue};
@@ -62,9 +63,12 @@ fn peek_set_mut<'a>(srv: &'a mut Server, db: usize, key: &[u8]) -> Option<&'a mu
     }
 }
 
-fn drop_if_empty(srv: &mut Server, db: usize, key: &[u8]) {
-    if peek_set(srv, db, key).is_some_and(|s| s.is_empty()) {
-        srv.keyspace.dbs[db].remove(key);
+/// Deletes `key` if its set became empty (with its `del` event).
+fn drop_if_empty(ctx: &mut Ctx, key: &[u8]) {
+    let db = ctx.client.db;
+    if peek_set(ctx.srv, db, key).is_some_and(|s| s.is_empty()) {
+        ctx.srv.keyspace.dbs[db].remove(key);
+        ctx.notify(class::GENERIC, "del", key);
     }
 }
 
@@ -75,6 +79,7 @@ pub fn sadd(ctx: &mut Ctx, args: &[&[u8]]) {
     };
     if !exists {
         ctx.srv.keyspace.dbs[db].set(args[1], Value::Set(Box::default()), false);
+        ctx.notify(class::NEW, "new", args[1]);
     }
     let lim = limits(ctx.srv);
     let s = peek_set_mut(ctx.srv, db, args[1]).expect("set exists");
@@ -85,6 +90,8 @@ pub fn sadd(ctx: &mut Ctx, args: &[&[u8]]) {
     if added == 0 {
         // Nothing changed: nothing to propagate (as Redis).
         ctx.propagate_nothing();
+    } else {
+        ctx.notify(class::SET, "sadd", args[1]);
     }
     ctx.out().int(added);
 }
@@ -103,7 +110,10 @@ pub fn srem(ctx: &mut Ctx, args: &[&[u8]]) {
                 break;
             }
         }
-        drop_if_empty(ctx.srv, db, args[1]);
+        if removed > 0 {
+            ctx.notify(class::SET, "srem", args[1]);
+        }
+        drop_if_empty(ctx, args[1]);
     }
     if removed == 0 {
         // Nothing changed: nothing to propagate (as Redis).
@@ -197,6 +207,7 @@ pub fn spop(ctx: &mut Ctx, args: &[&[u8]]) {
     }
     // Effects as Redis: the popped members as `SREM key member`, one per
     // member; popping the whole set is `DEL key` (always DEL in Redis 7.0).
+    ctx.notify(class::SET, "spop", key);
     let propagating = ctx.propagating();
     let mut effects: Vec<Vec<Vec<u8>>> = Vec::new();
     let srem = |m: &[u8]| vec![b"SREM".to_vec(), key.to_vec(), m.to_vec()];
@@ -219,6 +230,7 @@ pub fn spop(ctx: &mut Ctx, args: &[&[u8]]) {
                 dispose(ctx.srv, old.value);
             }
             super::keyspace::propagate_del(ctx, key, false);
+            ctx.notify(class::GENERIC, "del", key);
             return;
         }
         Some(n) => {
@@ -233,7 +245,7 @@ pub fn spop(ctx: &mut Ctx, args: &[&[u8]]) {
             }
         }
     }
-    drop_if_empty(ctx.srv, db, key);
+    drop_if_empty(ctx, key);
     for argv in effects {
         ctx.propagate(argv);
     }
@@ -320,13 +332,15 @@ pub fn smove(ctx: &mut Ctx, args: &[&[u8]]) {
         ctx.out().int(0);
         return;
     }
-    drop_if_empty(ctx.srv, db, src);
+    ctx.notify(class::SET, "srem", src);
+    drop_if_empty(ctx, src);
     if !dst_exists {
         ctx.srv.keyspace.dbs[db].set(dst, Value::Set(Box::default()), false);
+        ctx.notify(class::NEW, "new", dst);
     }
     let lim = limits(ctx.srv);
-    if let Some(d) = peek_set_mut(ctx.srv, db, dst) {
-        d.add(m, lim);
+    if peek_set_mut(ctx.srv, db, dst).is_some_and(|d| d.add(m, lim)) {
+        ctx.notify(class::SET, "sadd", dst);
     }
     ctx.out().int(1);
 }
@@ -407,19 +421,47 @@ fn combine_store(ctx: &mut Ctx, dst: &[u8], keys: &[&[u8]], op: Op) {
     let db = ctx.client.db;
     let result = combine(ctx.srv, db, keys, &exists, op, lim);
     let n = result.len();
+    if n > 0 && crate::notify::enabled(ctx.srv, class::NEW | class::EXPIRED) {
+        // As Redis's setKey: a stale destination expires first.
+        let _ = lookup_write(ctx.srv, db, dst);
+    }
     let old = if n == 0 {
         ctx.srv.keyspace.dbs[db].remove(dst).map(|e| e.value)
     } else {
         ctx.srv.keyspace.dbs[db].set(dst, Value::Set(Box::new(result)), false)
     };
+    let created = old.is_none();
+    // Redis deletes the destination before replying when SINTERSTORE meets a
+    // missing key, after replying when a result came out empty.
+    let del_first = op == Op::Inter && exists.iter().any(|e| !e);
+    let deleted = n == 0 && old.is_some();
     match old {
-        Some(old) => dispose(ctx.srv, old),
+        Some(old) => {
+            dispose(ctx.srv, old);
+            if deleted && del_first {
+                ctx.notify(class::GENERIC, "del", dst);
+            }
+        }
         // An empty result with no destination to delete changed nothing:
         // nothing to propagate (as Redis).
         None if n == 0 => ctx.propagate_nothing(),
         None => {}
     }
+    if n > 0 && created {
+        ctx.notify(class::NEW, "new", dst);
+    }
     ctx.out().int(n as i64);
+    if deleted && !del_first {
+        ctx.notify(class::GENERIC, "del", dst);
+    }
+    if n > 0 {
+        let event = match op {
+            Op::Inter => "sinterstore",
+            Op::Union => "sunionstore",
+            Op::Diff => "sdiffstore",
+        };
+        ctx.notify(class::SET, event, dst);
+    }
 }
 
 pub fn sinter(ctx: &mut Ctx, args: &[&[u8]]) {

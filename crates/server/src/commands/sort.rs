@@ -17,6 +17,7 @@
 //! it reads in the skiplist (tree) encoding.
 
 use super::{dispose, eq_ic, err, lookup_read, lookup_write, parse_int, Ctx};
+use crate::notify::class;
 use shoal_store::list::{ListValue, NodeLimit};
 use shoal_store::Value;
 use shoal_util::num::parse_f64_loose;
@@ -305,6 +306,10 @@ fn sort_generic(ctx: &mut Ctx, args: &[&[u8]], ro: bool) {
         }
         Some(dst) => {
             let n = results.len();
+            if n > 0 && crate::notify::enabled(ctx.srv, class::NEW | class::EXPIRED) {
+                // As Redis's setKey: a stale destination expires first.
+                let _ = lookup_write(ctx.srv, db, dst);
+            }
             let old = if n == 0 {
                 ctx.srv.keyspace.dbs[db].remove(dst).map(|e| e.value)
             } else {
@@ -315,8 +320,17 @@ fn sort_generic(ctx: &mut Ctx, args: &[&[u8]], ro: bool) {
                 }
                 ctx.srv.keyspace.dbs[db].set(dst, Value::List(Box::new(l)), false)
             };
+            let had = old.is_some();
             if let Some(old) = old {
                 dispose(ctx.srv, old);
+            }
+            if n > 0 {
+                if !had {
+                    ctx.notify(class::NEW, "new", dst);
+                }
+                ctx.notify(class::LIST, "sortstore", dst);
+            } else if had {
+                ctx.notify(class::GENERIC, "del", dst);
             }
             ctx.out().int(n as i64);
         }

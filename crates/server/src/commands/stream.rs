@@ -8,6 +8,7 @@
 //! per client here (the engine thread owns this table, like everything else).
 
 use super::{eq_ic, err, lookup_read, lookup_write, wrong_arity, Ctx};
+use crate::notify::class;
 use crate::server::Server;
 use shoal_resp::Reply;
 use shoal_store::stream::{
@@ -368,6 +369,7 @@ pub fn xadd(ctx: &mut Ctx, args: &[&[u8]]) {
     let lim = limits(ctx.srv);
     let trim_default = default_trim_limit(ctx.srv);
     let now = ctx.now().max(0) as u64;
+    let mut created = false;
     let s = match write_stream(ctx.srv, db, args[1], &mut ctx.client.out) {
         Err(()) => return,
         Ok(Some(s)) => s,
@@ -381,6 +383,7 @@ pub fn xadd(ctx: &mut Ctx, args: &[&[u8]]) {
             if let AddId::AutoSeq(0) = id {
                 // 0-* on a fresh stream is 0-1.
             }
+            created = true;
             create_stream(ctx.srv, db, args[1])
         }
     };
@@ -436,7 +439,7 @@ pub fn xadd(ctx: &mut Ctx, args: &[&[u8]]) {
         }
     };
     s.log.append(new_id, fields, lim);
-    apply_trim(trim_default, &mut s.log, &t);
+    let trimmed = apply_trim(trim_default, &mut s.log, &t);
     // Effect as Redis: a generated ID (`*`, `ms-*`) is written out and an
     // approximate trim becomes the exact one it amounted to.
     let rewrite_id = !matches!(id, AddId::Explicit(_));
@@ -453,7 +456,14 @@ pub fn xadd(ctx: &mut Ctx, args: &[&[u8]]) {
         }
         ctx.propagate(argv);
     }
+    if created {
+        ctx.notify(class::NEW, "new", args[1]);
+    }
     reply_id(ctx.out(), new_id);
+    ctx.notify(class::STREAM, "xadd", args[1]);
+    if trimmed > 0 {
+        ctx.notify(class::STREAM, "xtrim", args[1]);
+    }
 }
 
 /// Removes a stream key XADD created but could not fill.
@@ -556,6 +566,8 @@ pub fn xdel(ctx: &mut Ctx, args: &[&[u8]]) {
     if n == 0 {
         // Nothing changed: nothing to propagate (as Redis).
         ctx.propagate_nothing();
+    } else {
+        ctx.notify(class::STREAM, "xdel", args[1]);
     }
     ctx.out().int(n as i64);
 }
@@ -601,6 +613,8 @@ pub fn xtrim(ctx: &mut Ctx, args: &[&[u8]]) {
     };
     if n == 0 {
         ctx.propagate_nothing();
+    } else {
+        ctx.notify(class::STREAM, "xtrim", args[1]);
     }
     if let Some(argv) = effect {
         ctx.propagate(argv);
@@ -674,6 +688,7 @@ pub fn xsetid(ctx: &mut Ctx, args: &[&[u8]]) {
         s.log.max_deleted_id = m;
     }
     ctx.out().ok();
+    ctx.notify(class::STREAM, "xsetid", args[1]);
 }
 
 // ---------------------------------------------------------------------------
@@ -979,6 +994,7 @@ pub fn xreadgroup(ctx: &mut Ctx, args: &[&[u8]]) {
     }
     let propagating = ctx.propagating();
     let mut effects: Vec<Vec<Vec<u8>>> = Vec::new();
+    let mut consumer_created: Vec<&[u8]> = Vec::new();
     let nserved = served.iter().filter(|&&b| b).count();
     let out = &mut ctx.client.out;
     if nserved == 0 {
@@ -997,6 +1013,9 @@ pub fn xreadgroup(ctx: &mut Ctx, args: &[&[u8]]) {
         }
         let (c, created) = g.consumer_or_create(consumer, now);
         c.seen_time = now;
+        if created {
+            consumer_created.push(k);
+        }
         close_results_pair(out, k);
         match rid {
             ReadId::New => {
@@ -1067,6 +1086,9 @@ pub fn xreadgroup(ctx: &mut Ctx, args: &[&[u8]]) {
             ReadId::Last => unreachable!("rejected by the parser"),
         }
     }
+    for k in consumer_created {
+        ctx.notify(class::STREAM, "xgroup-createconsumer", k);
+    }
     for argv in effects {
         ctx.propagate(argv);
     }
@@ -1127,6 +1149,7 @@ pub fn xgroup_create(ctx: &mut Ctx, args: &[&[u8]]) {
     };
     if !exists {
         create_stream(ctx.srv, db, args[2]);
+        ctx.notify(class::NEW, "new", args[2]);
     }
     let Some(Value::Stream(s)) = ctx.srv.keyspace.dbs[db]
         .get_mut(args[2], i64::MIN)
@@ -1140,6 +1163,7 @@ pub fn xgroup_create(ctx: &mut Ctx, args: &[&[u8]]) {
     }
     s.groups.insert(args[3].to_vec(), Group::new(id, entries_read));
     ctx.out().ok();
+    ctx.notify(class::STREAM, "xgroup-create", args[2]);
 }
 
 /// The group of an existing stream for XGROUP subcommands; replies on failure.
@@ -1201,15 +1225,26 @@ pub fn xgroup_setid(ctx: &mut Ctx, args: &[&[u8]]) {
     g.last_id = id;
     g.entries_read = entries_read;
     ctx.out().ok();
+    ctx.notify(class::STREAM, "xgroup-setid", key);
 }
 
 pub fn xgroup_destroy(ctx: &mut Ctx, args: &[&[u8]]) {
     let db = ctx.client.db;
     let out = &mut ctx.client.out;
-    match write_stream(ctx.srv, db, args[2], out) {
-        Err(()) => {}
-        Ok(None) => out.error(ERR_NOKEY_GROUP),
-        Ok(Some(s)) => out.int(s.groups.remove(args[3]).is_some() as i64),
+    let destroyed = match write_stream(ctx.srv, db, args[2], out) {
+        Err(()) => false,
+        Ok(None) => {
+            out.error(ERR_NOKEY_GROUP);
+            false
+        }
+        Ok(Some(s)) => {
+            let gone = s.groups.remove(args[3]).is_some();
+            out.int(gone as i64);
+            gone
+        }
+    };
+    if destroyed {
+        ctx.notify(class::STREAM, "xgroup-destroy", args[2]);
     }
 }
 
@@ -1220,6 +1255,9 @@ pub fn xgroup_createconsumer(ctx: &mut Ctx, args: &[&[u8]]) {
     };
     let g = s.groups.get_mut(args[3]).expect("checked");
     let created = g.consumer_or_create(args[4], now).1;
+    if created {
+        ctx.notify(class::STREAM, "xgroup-createconsumer", args[2]);
+    }
     ctx.out().int(created as i64);
 }
 
@@ -1228,8 +1266,11 @@ pub fn xgroup_delconsumer(ctx: &mut Ctx, args: &[&[u8]]) {
         return;
     };
     let g = s.groups.get_mut(args[3]).expect("checked");
-    let n = g.delete_consumer(args[4]).unwrap_or(0);
-    ctx.out().int(n as i64);
+    let deleted = g.delete_consumer(args[4]);
+    if deleted.is_some() {
+        ctx.notify(class::STREAM, "xgroup-delconsumer", args[2]);
+    }
+    ctx.out().int(deleted.unwrap_or(0) as i64);
 }
 
 pub fn xgroup_help(ctx: &mut Ctx, _args: &[&[u8]]) {
@@ -1405,7 +1446,36 @@ pub fn xpending(ctx: &mut Ctx, args: &[&[u8]]) {
     }
 }
 
+/// Whether `consumer` exists in `group` of the stream at `key`.
+fn consumer_exists(ctx: &Ctx, key: &[u8], group: &[u8], consumer: &[u8]) -> bool {
+    match ctx.srv.keyspace.dbs[ctx.client.db]
+        .peek(key, i64::MIN)
+        .map(|e| &e.value)
+    {
+        Some(Value::Stream(s)) => s.groups.get(group).is_some_and(|g| g.consumers.contains_key(consumer)),
+        _ => false,
+    }
+}
+
+/// Runs XCLAIM or XAUTOCLAIM, then sends `xgroup-createconsumer` when it
+/// created its consumer (it does only when something was claimed).
+fn claim_with_events(ctx: &mut Ctx, args: &[&[u8]], run: fn(&mut Ctx, &[&[u8]])) {
+    let existed = !crate::notify::enabled(ctx.srv, class::STREAM) || consumer_exists(ctx, args[1], args[2], args[3]);
+    run(ctx, args);
+    if !existed && consumer_exists(ctx, args[1], args[2], args[3]) {
+        ctx.notify(class::STREAM, "xgroup-createconsumer", args[1]);
+    }
+}
+
 pub fn xclaim(ctx: &mut Ctx, args: &[&[u8]]) {
+    claim_with_events(ctx, args, xclaim_run)
+}
+
+pub fn xautoclaim(ctx: &mut Ctx, args: &[&[u8]]) {
+    claim_with_events(ctx, args, xautoclaim_run)
+}
+
+fn xclaim_run(ctx: &mut Ctx, args: &[&[u8]]) {
     let (key, group, consumer) = (args[1], args[2], args[3]);
     {
         let db = ctx.client.db;
@@ -1573,7 +1643,7 @@ pub fn xclaim(ctx: &mut Ctx, args: &[&[u8]]) {
 
 /// XAUTOCLAIM's effects are those of XCLAIM: one per entry claimed or
 /// dropped from the pending list because it was deleted.
-pub fn xautoclaim(ctx: &mut Ctx, args: &[&[u8]]) {
+fn xautoclaim_run(ctx: &mut Ctx, args: &[&[u8]]) {
     let (key, group, consumer) = (args[1], args[2], args[3]);
     let Some(min_idle) = super::parse_int(args[4]) else {
         ctx.out().error("ERR Invalid min-idle-time argument for XAUTOCLAIM");

@@ -1,9 +1,9 @@
 //! Every command shoal implements, in one declarative list.
 
 use super::{
-    acl as a, bitmap as b, client as cl, connection as cn, function as fu, geo as g, hash as h, hyperloglog as hl, introspection as i,
-    keyspace as k, list as l, persistence as pe, pubsub as ps, replication as rp, scripting as sc, server as sv,
-    set as st, sort as so, stream as x, string as s, transaction as t, zset as z,
+    acl as a, bitmap as b, client as cl, connection as cn, function as fu, geo as g, hash as h, hash_ttl as ht,
+    hyperloglog as hl, introspection as i, keyspace as k, list as l, persistence as pe, pubsub as ps, replication as rp,
+    scripting as sc, server as sv, set as st, sort as so, stream as x, string as s, transaction as t, zset as z,
 };
 use super::{CommandSpec, Handler};
 
@@ -1107,6 +1107,9 @@ pub static COMMANDS: &[CommandSpec] = &[
     c("hdel", -3, "write fast", KEY1, "@hash", "hash", "2.0.0", "O(N) where N is the number of fields to be removed.", "Deletes one or more fields and their values from a hash. Deletes the hash if no fields remain.", h::hdel),
     c("hello", -1, "noscript loading stale fast no_auth allow_busy", NOKEY, "@connection", "connection", "6.0.0", O1, "Handshakes with the Redis server.", cn::hello),
     c("hexists", 3, "readonly fast", KEY1, "@hash", "hash", "2.0.0", O1, "Determines whether a field exists in a hash.", h::hexists),
+    c("hexpire", -6, "write denyoom fast", KEY1, "@hash", "hash", "7.4.0", "O(N) where N is the number of specified fields", "Set expiry for hash field using relative time to expire (seconds)", ht::hexpire),
+    c("hexpireat", -6, "write denyoom fast", KEY1, "@hash", "hash", "7.4.0", "O(N) where N is the number of specified fields", "Set expiry for hash field using an absolute Unix timestamp (seconds)", ht::hexpireat),
+    c("hexpiretime", -5, "readonly fast", KEY1, "@hash", "hash", "7.4.0", "O(N) where N is the number of specified fields", "Returns the expiration time of a hash field as a Unix timestamp, in seconds.", ht::hexpiretime),
     c("hget", 3, "readonly fast", KEY1, "@hash", "hash", "2.0.0", O1, "Returns the value of a field in a hash.", h::hget),
     c("hgetall", 2, "readonly", KEY1, "@hash", "hash", "2.0.0", "O(N) where N is the size of the hash.", "Returns all fields and values in a hash.", h::hgetall),
     c("hincrby", 4, "write denyoom fast", KEY1, "@hash", "hash", "2.0.0", O1, "Increments the integer value of a field in a hash by a number. Uses 0 as initial value if the field doesn't exist.", h::hincrby),
@@ -1115,11 +1118,17 @@ pub static COMMANDS: &[CommandSpec] = &[
     c("hlen", 2, "readonly fast", KEY1, "@hash", "hash", "2.0.0", O1, "Returns the number of fields in a hash.", h::hlen),
     c("hmget", -3, "readonly fast", KEY1, "@hash", "hash", "2.0.0", "O(N) where N is the number of fields being requested.", "Returns the values of all fields in a hash.", h::hmget),
     c("hmset", -4, "write denyoom fast", KEY1, "@hash", "hash", "2.0.0", "O(N) where N is the number of fields being set.", "Sets the values of multiple fields.", h::hmset),
+    c("hpersist", -5, "write fast", KEY1, "@hash", "hash", "7.4.0", "O(N) where N is the number of specified fields", "Removes the expiration time for each specified field", ht::hpersist),
+    c("hpexpire", -6, "write denyoom fast", KEY1, "@hash", "hash", "7.4.0", "O(N) where N is the number of specified fields", "Set expiry for hash field using relative time to expire (milliseconds)", ht::hpexpire),
+    c("hpexpireat", -6, "write denyoom fast", KEY1, "@hash", "hash", "7.4.0", "O(N) where N is the number of specified fields", "Set expiry for hash field using an absolute Unix timestamp (milliseconds)", ht::hpexpireat),
+    c("hpexpiretime", -5, "readonly fast", KEY1, "@hash", "hash", "7.4.0", "O(N) where N is the number of specified fields", "Returns the expiration time of a hash field as a Unix timestamp, in msec.", ht::hpexpiretime),
+    c("hpttl", -5, "readonly fast", KEY1, "@hash", "hash", "7.4.0", "O(N) where N is the number of specified fields", "Returns the TTL in milliseconds of a hash field.", ht::hpttl),
     c("hrandfield", -2, "readonly", KEY1, "@hash", "hash", "6.2.0", "O(N) where N is the number of fields returned", "Returns one or more random fields from a hash.", h::hrandfield),
     c("hscan", -3, "readonly", KEY1, "@hash", "hash", "2.8.0", "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.", "Iterates over fields and values of a hash.", h::hscan),
     c("hset", -4, "write denyoom fast", KEY1, "@hash", "hash", "2.0.0", "O(1) for each field/value pair added, so O(N) to add N field/value pairs when the command is called with multiple field/value pairs.", "Creates or modifies the value of a field in a hash.", h::hset),
     c("hsetnx", 4, "write denyoom fast", KEY1, "@hash", "hash", "2.0.0", O1, "Sets the value of a field in a hash only when the field doesn't exist.", h::hsetnx),
     c("hstrlen", 3, "readonly fast", KEY1, "@hash", "hash", "3.2.0", O1, "Returns the length of the value of a field.", h::hstrlen),
+    c("httl", -5, "readonly fast", KEY1, "@hash", "hash", "7.4.0", "O(N) where N is the number of specified fields", "Returns the TTL in seconds of a hash field.", ht::httl),
     c("hvals", 2, "readonly", KEY1, "@hash", "hash", "2.0.0", "O(N) where N is the size of the hash.", "Returns all values in a hash.", h::hvals),
     c("incr", 2, "write denyoom fast", KEY1, "@string", "string", "1.0.0", O1, "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", s::incr),
     c("incrby", 3, "write denyoom fast", KEY1, "@string", "string", "1.0.0", O1, "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.", s::incrby),

@@ -10,6 +10,7 @@
 
 use super::hash::{parse_cursor, random_count, scan_matches, scan_options};
 use super::{dispose, eq_ic, err, lookup_read, lookup_write, parse_int, Ctx};
+use crate::notify::class;
 use crate::server::Server;
 use shoal_resp::Reply;
 use shoal_store::set::SetValue;
@@ -75,26 +76,48 @@ fn read<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<Option<&'a ZSetValue>, ()> {
     }
 }
 
-fn drop_if_empty(srv: &mut Server, db: usize, key: &[u8]) {
-    if peek(srv, db, key).is_some_and(|z| z.is_empty()) {
-        if let Some(old) = srv.keyspace.dbs[db].remove(key) {
-            dispose(srv, old.value);
+/// Deletes `key` if its sorted set became empty (with its `del` event).
+fn drop_if_empty(ctx: &mut Ctx, key: &[u8]) {
+    let db = ctx.client.db;
+    if peek(ctx.srv, db, key).is_some_and(|z| z.is_empty()) {
+        if let Some(old) = ctx.srv.keyspace.dbs[db].remove(key) {
+            dispose(ctx.srv, old.value);
+            ctx.notify(class::GENERIC, "del", key);
         }
     }
 }
 
-/// Stores `z` at `dst` (deleting `dst` when `z` is empty); returns its size.
-fn store(srv: &mut Server, db: usize, dst: &[u8], z: ZSetValue) -> usize {
+/// Stores `z` at `dst` (deleting `dst` when `z` is empty, `new` when created);
+/// returns its size and whether an old `dst` was deleted.
+pub(crate) fn store(ctx: &mut Ctx, dst: &[u8], z: ZSetValue) -> (usize, bool) {
+    let db = ctx.client.db;
     let n = z.len();
-    let old = if n == 0 {
-        srv.keyspace.dbs[db].remove(dst).map(|e| e.value)
-    } else {
-        srv.keyspace.dbs[db].set(dst, Value::ZSet(Box::new(z)), false)
-    };
-    if let Some(old) = old {
-        dispose(srv, old);
+    if n > 0 && crate::notify::enabled(ctx.srv, class::NEW | class::EXPIRED) {
+        // As Redis's setKey: a stale destination expires first.
+        let _ = lookup_write(ctx.srv, db, dst);
     }
-    n
+    let old = if n == 0 {
+        ctx.srv.keyspace.dbs[db].remove(dst).map(|e| e.value)
+    } else {
+        ctx.srv.keyspace.dbs[db].set(dst, Value::ZSet(Box::new(z)), false)
+    };
+    let had = old.is_some();
+    match old {
+        Some(old) => dispose(ctx.srv, old),
+        None if n > 0 => ctx.notify(class::NEW, "new", dst),
+        None => {}
+    }
+    (n, had && n == 0)
+}
+
+/// After a store command answered: its event, or `del` for a deleted
+/// destination.
+fn store_event(ctx: &mut Ctx, dst: &[u8], (n, deleted): (usize, bool), event: &str) {
+    if n > 0 {
+        ctx.notify(class::ZSET, event, dst);
+    } else if deleted {
+        ctx.notify(class::GENERIC, "del", dst);
+    }
 }
 
 /// Writes `(member, score)` pairs: flat in RESP2, nested pairs in RESP3.
@@ -155,6 +178,7 @@ fn zadd_generic(ctx: &mut Ctx, key: &[u8], f: AddFlags, pairs: &[&[u8]]) {
         }
         let z = ZSetValue::new_for(pairs[1].len(), lim);
         ctx.srv.keyspace.dbs[db].set(key, Value::ZSet(Box::new(z)), false);
+        ctx.notify(class::NEW, "new", key);
     }
     let z = peek_mut(ctx.srv, db, key).expect("zset exists");
     let (mut added, mut updated) = (0i64, 0i64);
@@ -191,7 +215,7 @@ fn zadd_generic(ctx: &mut Ctx, key: &[u8], f: AddFlags, pairs: &[&[u8]]) {
             }
         }
     }
-    drop_if_empty(ctx.srv, db, key);
+    drop_if_empty(ctx, key);
     if added + updated == 0 {
         // Nothing changed: nothing to propagate (as Redis).
         ctx.propagate_nothing();
@@ -206,6 +230,9 @@ fn zadd_generic(ctx: &mut Ctx, key: &[u8], f: AddFlags, pairs: &[&[u8]]) {
         }
     } else {
         out.int(if f.ch { added + updated } else { added });
+    }
+    if added + updated > 0 {
+        ctx.notify(class::ZSET, if f.incr { "zincr" } else { "zadd" }, key);
     }
 }
 
@@ -632,8 +659,9 @@ fn zrange_generic(ctx: &mut Ctx, args: &[&[u8]], dst: Option<&[u8]>, kind: Optio
             }
             let lim = limits(ctx.srv);
             let z = ZSetValue::from_sorted(owned.iter().map(|(m, s)| (m.as_slice(), *s)), lim);
-            let n = store(ctx.srv, db, dst, z);
-            ctx.out().int(n as i64);
+            let stored = store(ctx, dst, z);
+            ctx.out().int(stored.0 as i64);
+            store_event(ctx, dst, stored, "zrangestore");
         }
     }
 }
@@ -721,7 +749,10 @@ pub fn zrem(ctx: &mut Ctx, args: &[&[u8]]) {
                 break;
             }
         }
-        drop_if_empty(ctx.srv, db, args[1]);
+        if removed > 0 {
+            ctx.notify(class::ZSET, "zrem", args[1]);
+        }
+        drop_if_empty(ctx, args[1]);
     }
     if removed == 0 {
         // Nothing changed: nothing to propagate (as Redis).
@@ -766,7 +797,15 @@ fn remrange(ctx: &mut Ctx, args: &[&[u8]], kind: Kind) {
             r => r.ranks(z),
         };
         n = z.remove_rank_range(lo, hi);
-        drop_if_empty(ctx.srv, db, args[1]);
+        if n > 0 {
+            let event = match kind {
+                Kind::Rank => "zremrangebyrank",
+                Kind::Score => "zremrangebyscore",
+                Kind::Lex => "zremrangebylex",
+            };
+            ctx.notify(class::ZSET, event, args[1]);
+        }
+        drop_if_empty(ctx, args[1]);
     }
     if n == 0 {
         // Nothing removed: nothing to propagate (as Redis).
@@ -792,6 +831,8 @@ pub fn zremrangebylex(ctx: &mut Ctx, args: &[&[u8]]) {
 // ---------------------------------------------------------------------------
 
 /// Pops up to `count` entries from `key`; Ok(None) if the key is missing.
+/// The caller replies with [`pop_events`] between header and entries, then
+/// calls [`drop_if_empty`] (Redis's order of events and reply).
 /// Owned (member, score) entries.
 type Entries = Vec<(Vec<u8>, f64)>;
 
@@ -808,8 +849,14 @@ fn pop_n(ctx: &mut Ctx, key: &[u8], max: bool, count: usize) -> Result<Option<En
             None => break,
         }
     }
-    drop_if_empty(ctx.srv, db, key);
     Ok(Some(items))
+}
+
+/// The `zpopmin`/`zpopmax` event, sent when entries were popped.
+fn pop_events(ctx: &mut Ctx, key: &[u8], max: bool, popped: usize) {
+    if popped > 0 {
+        ctx.notify(class::ZSET, if max { "zpopmax" } else { "zpopmin" }, key);
+    }
 }
 
 fn pop_cmd(ctx: &mut Ctx, args: &[&[u8]], max: bool) {
@@ -835,16 +882,19 @@ fn pop_cmd(ctx: &mut Ctx, args: &[&[u8]], max: bool) {
     if items.is_empty() {
         ctx.propagate_nothing();
     }
+    let resp3 = ctx.client.out.is_resp3();
+    let nested = count.is_some() && resp3;
+    ctx.out().array(if nested { items.len() } else { items.len() * 2 });
+    pop_events(ctx, args[1], max, items.len());
     let out = ctx.out();
-    if count.is_none() {
-        out.array(items.len() * 2);
-        for (m, s) in &items {
-            out.bulk(m);
-            dbl(out, *s);
+    for (m, s) in &items {
+        if nested {
+            out.array(2);
         }
-    } else {
-        reply_pairs(out, items.iter().map(|(m, s)| (m.as_slice(), *s)), true);
+        out.bulk(m);
+        dbl(out, *s);
     }
+    drop_if_empty(ctx, args[1]);
 }
 
 pub fn zpopmin(ctx: &mut Ctx, args: &[&[u8]]) {
@@ -878,11 +928,14 @@ fn mpop_serve(ctx: &mut Ctx, p: &super::MpopArgs) -> Result<bool, ()> {
             out.array(2);
             out.bulk(key);
             out.array(items.len());
+            pop_events(ctx, key, !p.first_end, items.len());
+            let out = ctx.out();
             for (m, s) in &items {
                 out.array(2);
                 out.bulk(m);
                 dbl(out, *s);
             }
+            drop_if_empty(ctx, key);
             return Ok(true);
         }
     }
@@ -913,8 +966,11 @@ fn bpop(ctx: &mut Ctx, args: &[&[u8]], max: bool) {
                 let out = ctx.out();
                 out.array(3);
                 out.bulk(key);
+                pop_events(ctx, key, max, items.len());
+                let out = ctx.out();
                 out.bulk(&items[0].0);
                 dbl(out, items[0].1);
+                drop_if_empty(ctx, key);
                 return;
             }
         }
@@ -1291,8 +1347,9 @@ fn setop_generic(ctx: &mut Ctx, args: &[&[u8]], dst: Option<&[u8]>, op: SetOp, n
         Some(dst) => {
             let lim = limits(ctx.srv);
             let z = ZSetValue::from_sorted(res.iter().map(|(m, s)| (m.as_slice(), *s)), lim);
-            let n = store(ctx.srv, db, dst, z);
-            ctx.out().int(n as i64);
+            let stored = store(ctx, dst, z);
+            ctx.out().int(stored.0 as i64);
+            store_event(ctx, dst, stored, name);
         }
     }
 }
