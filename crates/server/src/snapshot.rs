@@ -347,7 +347,7 @@ pub fn tick(srv: &mut Server) {
     // their output buffers stay small.
     let throttled = snap.purpose == Purpose::ReplicaStream && crate::replication::stream_backed_up(srv);
     // Short slices: a command arriving meanwhile waits at most one slice.
-    if !snap.walk_finished && !throttled && snap.step(srv, Duration::from_micros(250)) {
+    if !snap.walk_finished && !throttled && snap.step(srv, Duration::from_micros(100)) {
         snap.finish();
     }
     if snap.purpose == Purpose::ReplicaStream {
