@@ -87,12 +87,41 @@ pub struct Db {
     pub expire_on_lookup: bool,
     /// The server's LRU clock (seconds), stamped on keys as they are created.
     pub lru_clock: u32,
-    /// Keys that may hold a hash with field TTLs (see [`Db::note_field_ttls`]):
-    /// what field expiry walks. Entries that no longer qualify are dropped
-    /// when the walk meets them.
-    hfe_keys: std::collections::BTreeSet<Vec<u8>>,
-    /// Where the field expiry walk continues (the last key it visited).
-    hfe_cursor: Vec<u8>,
+    /// Hashes with field TTLs (see [`Db::note_field_ttls`]), by the time
+    /// their earliest field expires, so field expiry finds the due ones
+    /// first. An indexed time may be earlier than the hash's (a TTL was
+    /// removed or moved later): the walk re-files it. Never later.
+    hfe: HfeIndex,
+}
+
+#[derive(Default)]
+struct HfeIndex {
+    /// key -> the time it is filed under.
+    by_key: std::collections::BTreeMap<Vec<u8>, i64>,
+    by_time: std::collections::BTreeSet<(i64, Vec<u8>)>,
+}
+
+impl HfeIndex {
+    fn file(&mut self, key: &[u8], at: i64) {
+        match self.by_key.get_mut(key) {
+            Some(t) if *t <= at => {}
+            Some(t) => {
+                self.by_time.remove(&(*t, key.to_vec()));
+                *t = at;
+                self.by_time.insert((at, key.to_vec()));
+            }
+            None => {
+                self.by_key.insert(key.to_vec(), at);
+                self.by_time.insert((at, key.to_vec()));
+            }
+        }
+    }
+
+    fn forget(&mut self, key: &[u8]) {
+        if let Some(t) = self.by_key.remove(key) {
+            self.by_time.remove(&(t, key.to_vec()));
+        }
+    }
 }
 
 /// Fields that [`Db::field_expire_step`] removed from one hash.
@@ -125,8 +154,7 @@ impl Db {
             expire_cursor: 0,
             expire_on_lookup: true,
             lru_clock: 0,
-            hfe_keys: Default::default(),
-            hfe_cursor: Vec::new(),
+            hfe: HfeIndex::default(),
         }
     }
 
@@ -204,9 +232,17 @@ impl Db {
     /// Inserts or replaces a key. The TTL is dropped unless `keep_ttl`. Returns the
     /// old value if there was one (expired or not; callers drop or lazily free it).
     pub fn set(&mut self, key: &[u8], value: Value, keep_ttl: bool) -> Option<Value> {
-        if matches!(&value, Value::Hash(h) if h.has_field_ttls()) {
+        let field_ttls = matches!(&value, Value::Hash(h) if h.has_field_ttls());
+        let old = self.set_inner(key, value, keep_ttl);
+        if field_ttls {
             self.note_field_ttls(key);
+        } else if matches!(&old, Some(Value::Hash(h)) if h.has_field_ttls()) {
+            self.hfe.forget(key);
         }
+        old
+    }
+
+    fn set_inner(&mut self, key: &[u8], value: Value, keep_ttl: bool) -> Option<Value> {
         self.ensure_slots();
         let hash = self.hash(key);
         let slot_idx = key_hash_slot(key) as usize;
@@ -233,6 +269,36 @@ impl Db {
         None
     }
 
+    /// Inserts a key with its TTL unless it exists, in one probe (loading a
+    /// file, where a duplicate is an error). Gives the value back if it exists.
+    pub fn insert_new(&mut self, key: &[u8], value: Value, expire_at: i64) -> Result<(), Value> {
+        let field_ttls = matches!(&value, Value::Hash(h) if h.has_field_ttls());
+        self.ensure_slots();
+        let hash = self.hash(key);
+        let hasher = &self.hasher;
+        let slot = &mut self.slots[key_hash_slot(key) as usize];
+        if slot.table.find(hash, |e| e.key() == key).is_some() {
+            return Err(value);
+        }
+        let entry = Box::new(Entry {
+            key: SmallBytes::new(key),
+            value,
+            expire_at,
+            lru: self.lru_clock,
+            flags: 0,
+        });
+        slot.table.insert_unique(hash, entry, |e| hasher.hash_one(e.key()));
+        if expire_at != NO_EXPIRE {
+            slot.volatile += 1;
+            self.volatile += 1;
+        }
+        self.len += 1;
+        if field_ttls {
+            self.note_field_ttls(key);
+        }
+        Ok(())
+    }
+
     /// Inserts a key that is known to be absent, with its TTL.
     pub fn insert_entry(&mut self, key: &[u8], value: Value, expire_at: i64) {
         self.set(key, value, false);
@@ -245,6 +311,10 @@ impl Db {
         let slot = &mut self.slots[slot_idx];
         let found = slot.table.find_entry(hash, |e| e.key() == key).ok()?;
         let (entry, _) = found.remove();
+        if matches!(&entry.value, Value::Hash(h) if h.has_field_ttls()) {
+            self.hfe.forget(key);
+        }
+        let slot = &mut self.slots[slot_idx];
         if entry.has_expire() {
             slot.volatile -= 1;
             self.volatile -= 1;
@@ -293,12 +363,17 @@ impl Db {
         true
     }
 
-    /// Records that `key` holds a hash with field TTLs, so field expiry visits
-    /// it (called when a command gives a field a TTL; [`Db::set`] does it for
-    /// values that arrive with field TTLs: RESTORE, RENAME, MOVE, COPY, loading).
+    /// Records that `key` holds a hash with field TTLs, so field expiry finds
+    /// it when its earliest field is due (called when a command gives a field
+    /// a TTL; [`Db::set`] and [`Db::insert_new`] do it for values that arrive
+    /// with field TTLs: RESTORE, RENAME, MOVE, COPY, loading).
     pub fn note_field_ttls(&mut self, key: &[u8]) {
-        if !self.hfe_keys.contains(key) {
-            self.hfe_keys.insert(key.to_vec());
+        let min = match self.peek(key, i64::MIN).map(|e| &e.value) {
+            Some(Value::Hash(h)) => h.min_field_expire(),
+            _ => None,
+        };
+        if let Some(at) = min {
+            self.hfe.file(key, at);
         }
     }
 
@@ -306,63 +381,52 @@ impl Db {
     /// database without any: one length test).
     #[inline]
     pub fn may_have_field_ttls(&self, key: &[u8]) -> bool {
-        !self.hfe_keys.is_empty() && self.hfe_keys.contains(key)
+        !self.hfe.by_key.is_empty() && self.hfe.by_key.contains_key(key)
     }
 
-    /// Number of keys field expiry may visit (an upper bound of the hashes
+    /// Number of hashes filed for field expiry (an upper bound of the hashes
     /// with field TTLs).
     pub fn field_ttl_keys(&self) -> usize {
-        self.hfe_keys.len()
+        self.hfe.by_key.len()
     }
 
-    /// One bounded step of active field expiry: visits up to `budget` hashes
-    /// with field TTLs, continuing where the previous step stopped, removes
-    /// their fields due at `now_ms` (at most `budget` fields per hash) and
-    /// deletes a hash whose last field went. Keys whose own TTL passed are left
-    /// to key expiry. Returns the number of hashes visited.
+    /// Whether some hash may have a field due at `now_ms` (one comparison).
+    #[inline]
+    pub fn fields_due(&self, now_ms: i64) -> bool {
+        self.hfe.by_time.first().is_some_and(|(t, _)| *t <= now_ms)
+    }
+
+    /// One bounded step of active field expiry: takes up to `budget` hashes
+    /// filed as due at `now_ms`, earliest first, removes their due fields (at
+    /// most `budget` per hash), deletes a hash whose last field went, and
+    /// files the others again under their next time. Returns the number of
+    /// hashes visited.
     pub fn field_expire_step(&mut self, now_ms: i64, budget: usize, out: &mut Vec<ExpiredFields>) -> usize {
         let mut visited = 0;
-        let limit = budget.min(self.hfe_keys.len());
-        while visited < limit {
-            use std::ops::Bound;
-            let next = self
-                .hfe_keys
-                .range::<[u8], _>((Bound::Excluded(&self.hfe_cursor[..]), Bound::Unbounded))
-                .next()
-                .or_else(|| self.hfe_keys.first())
-                .cloned();
-            let Some(key) = next else {
+        while visited < budget {
+            let Some((t, key)) = self.hfe.by_time.first().cloned() else {
                 break;
             };
+            if t > now_ms {
+                break;
+            }
             visited += 1;
-            self.hfe_cursor.clone_from(&key);
-            let mut drop_key = false;
+            self.hfe.forget(&key);
+            let mut next = None;
             let mut fields = Vec::new();
-            match self.peek_mut_raw(&key) {
-                Some(e) if !e.is_expired(now_ms) => match &mut e.value {
-                    Value::Hash(h) if h.has_field_ttls() => {
-                        fields = h.purge_expired(now_ms, budget);
-                        drop_key = h.is_empty();
-                        if !h.has_field_ttls() {
-                            self.hfe_keys.remove(&key);
-                        }
-                    }
-                    _ => {
-                        self.hfe_keys.remove(&key);
-                    }
-                },
-                Some(_) => {}
-                None => {
-                    self.hfe_keys.remove(&key);
+            let mut empty = false;
+            if let Some(e) = self.peek_mut_raw(&key) {
+                if let Value::Hash(h) = &mut e.value {
+                    fields = h.purge_expired(now_ms, budget);
+                    empty = h.is_empty();
+                    next = h.min_field_expire();
                 }
             }
+            if let Some(at) = next {
+                self.hfe.file(&key, at);
+            }
             if !fields.is_empty() {
-                let deleted = if drop_key {
-                    self.hfe_keys.remove(&key);
-                    self.remove(&key)
-                } else {
-                    None
-                };
+                let deleted = if empty { self.remove(&key) } else { None };
                 out.push(ExpiredFields { key, fields, deleted });
             }
         }

@@ -110,7 +110,10 @@ impl Functions {
         }
         // From now on the callbacks see the state's real globals.
         let finish: Function = lua
-            .load("local env = ... setmetatable(env, {__index = _G, __newindex = getmetatable(_G).__newindex})")
+            .load(
+                "local env = ... local function readonly() error('Attempt to modify a readonly table', 2) end \
+                 setmetatable(env, {__index = _G, __newindex = readonly, __metatable = false})",
+            )
             .set_name("=shoal_fn_env")
             .into_function()
             .map_err(|e| e.to_string())?;

@@ -52,6 +52,15 @@ pub fn purge_if_due(srv: &mut Server, db: usize, key: &[u8]) {
     fields_expired(srv, db, key, fields, empty);
 }
 
+/// [`purge_if_due`] for commands that read a key without looking it up
+/// (MEMORY USAGE, DEBUG DIGEST-VALUE); one length test for most databases.
+#[inline]
+pub fn purge_key(srv: &mut Server, db: usize, key: &[u8]) {
+    if srv.keyspace.dbs[db].may_have_field_ttls(key) {
+        purge_if_due(srv, db, key);
+    }
+}
+
 /// Effects and events of fields removed by expiry (`empty`: the hash has no
 /// field left and the key must go).
 fn fields_expired(srv: &mut Server, db: usize, key: &[u8], fields: Vec<Vec<u8>>, empty: bool) {

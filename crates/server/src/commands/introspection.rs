@@ -549,6 +549,7 @@ pub fn memory_usage(ctx: &mut Ctx, args: &[&[u8]]) {
     }
     let now = ctx.now();
     let db = ctx.client.db;
+    super::hash_ttl::purge_key(ctx.srv, db, args[2]);
     // Strings are measured exactly, so SAMPLES changes nothing yet.
     match ctx.srv.keyspace.dbs[db].peek(args[2], now).map(|e| e.memory_usage()) {
         Some(n) => ctx.out().int(n as i64),

@@ -494,6 +494,7 @@ pub fn touch(ctx: &mut Ctx, args: &[&[u8]]) {
 fn object_entry<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Option<&'a shoal_store::Entry> {
     let now = ctx.now();
     let db = ctx.client.db;
+    super::hash_ttl::purge_key(ctx.srv, db, key);
     let expired = match ctx.srv.keyspace.dbs[db].lookup(key, now) {
         shoal_store::db::Lookup::Found(_) => false,
         shoal_store::db::Lookup::Expired => true,

@@ -439,9 +439,7 @@ pub fn lookup_write<'a>(srv: &'a mut Server, db: usize, key: &[u8]) -> Option<&'
 fn lookup<'a>(srv: &'a mut Server, db: usize, key: &[u8], count: bool) -> Option<&'a mut shoal_store::Entry> {
     use crate::notify::class;
     // Hash fields whose TTL passed go before anyone sees them.
-    if srv.keyspace.dbs[db].may_have_field_ttls(key) {
-        hash_ttl::purge_if_due(srv, db, key);
-    }
+    hash_ttl::purge_key(srv, db, key);
     if crate::notify::enabled(srv, class::EXPIRED | class::MISS) {
         let now = if srv.repl.applying_master_stream {
             i64::MIN

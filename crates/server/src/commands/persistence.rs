@@ -343,23 +343,24 @@ impl KeyLoader {
                 return Ok(());
             }
         }
-        let d = &mut dbs[k.db];
-        if d.peek(&k.key, i64::MIN).is_some() {
+        let stamp = if self.lfu {
+            k.freq.map(|f| self.minutes | f as u32)
+        } else {
+            k.idle.map(|i| self.clock.saturating_sub(i.min(u32::MAX as u64) as u32))
+        };
+        if dbs[k.db]
+            .insert_new(&k.key, k.value, k.expire_ms.unwrap_or(NO_EXPIRE))
+            .is_err()
+        {
             return Err(format!(
                 "RDB has duplicated key '{}' in DB {}",
                 String::from_utf8_lossy(&k.key),
                 k.db
             ));
         }
-        let stamp = if self.lfu {
-            k.freq.map(|f| self.minutes | f as u32)
-        } else {
-            k.idle.map(|i| self.clock.saturating_sub(i.min(u32::MAX as u64) as u32))
-        };
         if let Some(s) = stamp {
-            self.stamps.push((k.db, k.key.clone(), s));
+            self.stamps.push((k.db, k.key, s));
         }
-        d.insert_entry(&k.key, k.value, k.expire_ms.unwrap_or(NO_EXPIRE));
         Ok(())
     }
 

@@ -310,7 +310,7 @@ pub(crate) fn new_lua(flavour: Flavour) -> mlua::Result<Lua> {
             local rawnext, select, type, G = next, select, type, _G
             local real = setmetatable({}, {__mode = 'k'})
             for _, name in ipairs({'redis', 'cjson', 'cmsgpack', 'bit', 'struct', 'string', 'math', 'table', 'coroutine'}) do
-                local proxy = setmetatable({}, {__index = _G[name], __newindex = readonly})
+                local proxy = setmetatable({}, {__index = _G[name], __newindex = readonly, __metatable = false})
                 real[proxy] = _G[name]
                 rawset(_G, name, proxy)
             end
@@ -336,9 +336,19 @@ pub(crate) fn new_lua(flavour: Flavour) -> mlua::Result<Lua> {
                 end,
             })
             -- Scripts run in a proxy of _G, so they cannot replace globals.
-            local env = setmetatable({}, {__index = G, __newindex = readonly})
+            local env = setmetatable({}, {__index = G, __newindex = readonly, __metatable = false})
             real[env] = G
             rawset(G, '_G', env)
+            -- rawset and setmetatable cannot bypass the protection either.
+            local rawset_, setmetatable_ = rawset, setmetatable
+            rawset_(G, 'rawset', function(t, k, v)
+                if real[t] then error("Attempt to modify a readonly table", 0) end
+                return rawset_(t, k, v)
+            end)
+            rawset_(G, 'setmetatable', function(t, mt)
+                if real[t] then error("Attempt to modify a readonly table", 0) end
+                return setmetatable_(t, mt)
+            end)
             return env
             "#,
         )

@@ -924,6 +924,7 @@ pub fn debug(ctx: &mut Ctx, args: &[&[u8]]) {
             let db = ctx.client.db;
             ctx.client.out.array(args.len() - 2);
             for key in &args[2..] {
+                super::hash_ttl::purge_key(ctx.srv, db, key);
                 let d = super::digest::value_digest(super::digest::find_raw(&ctx.srv.keyspace.dbs[db], key));
                 ctx.client.out.simple(&super::digest::to_hex(&d));
             }

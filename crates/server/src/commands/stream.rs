@@ -994,29 +994,36 @@ pub fn xreadgroup(ctx: &mut Ctx, args: &[&[u8]]) {
     }
     let propagating = ctx.propagating();
     let mut effects: Vec<Vec<Vec<u8>>> = Vec::new();
-    let mut consumer_created: Vec<&[u8]> = Vec::new();
     let nserved = served.iter().filter(|&&b| b).count();
-    let out = &mut ctx.client.out;
     if nserved == 0 {
-        out.null_array();
+        ctx.client.out.null_array();
         return;
     }
-    open_results(out, nserved);
+    open_results(&mut ctx.client.out, nserved);
     for ((k, rid), ok) in r.keys.iter().zip(&r.ids).zip(&served) {
+        if !ok {
+            continue;
+        }
+        let created = {
+            let Some(Value::Stream(s)) = ctx.srv.keyspace.dbs[db].get_mut(k, i64::MIN).map(|e| &mut e.value) else {
+                unreachable!("checked above")
+            };
+            let g = s.groups.get_mut(group).expect("checked");
+            let (c, created) = g.consumer_or_create(consumer, now);
+            c.seen_time = now;
+            created
+        };
+        close_results_pair(&mut ctx.client.out, k);
+        // Redis sends the event here, inside its reply.
+        if created {
+            ctx.notify(class::STREAM, "xgroup-createconsumer", k);
+        }
+        let out = &mut ctx.client.out;
         let Some(Value::Stream(s)) = ctx.srv.keyspace.dbs[db].get_mut(k, i64::MIN).map(|e| &mut e.value) else {
             unreachable!("checked above")
         };
         let StreamValue { log, groups } = &mut **s;
         let g = groups.get_mut(group).expect("checked");
-        if !ok {
-            continue;
-        }
-        let (c, created) = g.consumer_or_create(consumer, now);
-        c.seen_time = now;
-        if created {
-            consumer_created.push(k);
-        }
-        close_results_pair(out, k);
         match rid {
             ReadId::New => {
                 if created && r.noack && propagating {
@@ -1085,9 +1092,6 @@ pub fn xreadgroup(ctx: &mut Ctx, args: &[&[u8]]) {
             }
             ReadId::Last => unreachable!("rejected by the parser"),
         }
-    }
-    for k in consumer_created {
-        ctx.notify(class::STREAM, "xgroup-createconsumer", k);
     }
     for argv in effects {
         ctx.propagate(argv);
@@ -1458,21 +1462,33 @@ fn consumer_exists(ctx: &Ctx, key: &[u8], group: &[u8], consumer: &[u8]) -> bool
 }
 
 /// Runs XCLAIM or XAUTOCLAIM, then sends `xgroup-createconsumer` when it
-/// created its consumer (it does only when something was claimed).
-fn claim_with_events(ctx: &mut Ctx, args: &[&[u8]], run: fn(&mut Ctx, &[&[u8]])) {
+/// created its consumer (it does only when something was claimed). For
+/// XCLAIM (`after_header`) Redis sends it inside the reply, right after the
+/// array header.
+fn claim_with_events(ctx: &mut Ctx, args: &[&[u8]], run: fn(&mut Ctx, &[&[u8]]), after_header: bool) {
     let existed = !crate::notify::enabled(ctx.srv, class::STREAM) || consumer_exists(ctx, args[1], args[2], args[3]);
+    let start = ctx.client.out.buf.len();
     run(ctx, args);
     if !existed && consumer_exists(ctx, args[1], args[2], args[3]) {
+        let header_end = ctx.client.out.buf[start..]
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .map(|i| start + i + 2)
+            .filter(|_| after_header);
+        let tail = header_end.map(|at| ctx.client.out.buf.split_off(at));
         ctx.notify(class::STREAM, "xgroup-createconsumer", args[1]);
+        if let Some(tail) = tail {
+            ctx.client.out.buf.extend_from_slice(&tail);
+        }
     }
 }
 
 pub fn xclaim(ctx: &mut Ctx, args: &[&[u8]]) {
-    claim_with_events(ctx, args, xclaim_run)
+    claim_with_events(ctx, args, xclaim_run, true)
 }
 
 pub fn xautoclaim(ctx: &mut Ctx, args: &[&[u8]]) {
-    claim_with_events(ctx, args, xautoclaim_run)
+    claim_with_events(ctx, args, xautoclaim_run, false)
 }
 
 fn xclaim_run(ctx: &mut Ctx, args: &[&[u8]]) {
