@@ -65,6 +65,24 @@ def test_functions_survive_restart(server_factory, kind):
     check_libs(srv)
 
 
+@pytest.mark.parametrize("kind", ["redis", "shoal"])
+@pytest.mark.parametrize("preamble", ["yes", "no"])
+def test_functions_survive_aof_rewrite(server_factory, kind, preamble):
+    """A rewritten AOF keeps the libraries, as an RDB base or as FUNCTION LOAD
+    commands (aof-use-rdb-preamble no)."""
+    import time
+    srv = server_factory.start(kind, "--appendonly", "yes", "--aof-use-rdb-preamble", preamble)
+    load_libs(srv)
+    with srv.conn() as c:
+        ok(c.call("BGREWRITEAOF"))
+        deadline = time.time() + 20
+        while b"aof_rewrite_in_progress:1" in c.call("INFO", "persistence").value and time.time() < deadline:
+            time.sleep(0.05)
+    srv.stop()
+    srv.start()
+    check_libs(srv)
+
+
 @pytest.mark.parametrize("writer,reader", [("redis", "shoal"), ("shoal", "redis")])
 def test_rdb_with_functions_between_servers(server_factory, writer, reader):
     w = server_factory.start(writer)

@@ -1408,7 +1408,7 @@ fn rdb_to_commands(rdb: &[u8], opts: &shoal_persist::Options, out: &mut impl Wri
     let mut buf = Vec::with_capacity(1 << 16);
     let mut selected: Option<usize> = None;
     let mut io_err: Option<std::io::Error> = None;
-    shoal_persist::rdb::load(rdb, opts, false, |k| {
+    let info = shoal_persist::rdb::load(rdb, opts, false, |k| {
         if selected != Some(k.db) {
             crate::propagate::encode_command(&mut buf, &[b"SELECT".to_vec(), k.db.to_string().into_bytes()]);
             selected = Some(k.db);
@@ -1427,6 +1427,11 @@ fn rdb_to_commands(rdb: &[u8], opts: &shoal_persist::Options, out: &mut impl Wri
         Some(io) => io.to_string(),
         None => e.0,
     })?;
+    // Function libraries (Redis writes them first; any place before the
+    // INCR files works, since a base is loaded whole before them).
+    for code in &info.functions {
+        crate::propagate::encode_command(&mut buf, &[b"FUNCTION".to_vec(), b"LOAD".to_vec(), code.clone()]);
+    }
     out.write_all(&buf).map_err(|e| e.to_string())
 }
 
