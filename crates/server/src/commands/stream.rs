@@ -1462,19 +1462,20 @@ fn consumer_exists(ctx: &Ctx, key: &[u8], group: &[u8], consumer: &[u8]) -> bool
 }
 
 /// Runs XCLAIM or XAUTOCLAIM, then sends `xgroup-createconsumer` when it
-/// created its consumer (it does only when something was claimed). For
-/// XCLAIM (`after_header`) Redis sends it inside the reply, right after the
-/// array header.
-fn claim_with_events(ctx: &mut Ctx, args: &[&[u8]], run: fn(&mut Ctx, &[&[u8]]), after_header: bool) {
+/// created its consumer (it does only when something was claimed). Redis
+/// sends it inside the reply, when the header of the claimed entries is
+/// written: after the first `header_lines` lines of the reply.
+fn claim_with_events(ctx: &mut Ctx, args: &[&[u8]], run: fn(&mut Ctx, &[&[u8]]), header_lines: usize) {
     let existed = !crate::notify::enabled(ctx.srv, class::STREAM) || consumer_exists(ctx, args[1], args[2], args[3]);
     let start = ctx.client.out.buf.len();
     run(ctx, args);
     if !existed && consumer_exists(ctx, args[1], args[2], args[3]) {
         let header_end = ctx.client.out.buf[start..]
             .windows(2)
-            .position(|w| w == b"\r\n")
-            .map(|i| start + i + 2)
-            .filter(|_| after_header);
+            .enumerate()
+            .filter(|(_, w)| *w == b"\r\n")
+            .nth(header_lines - 1)
+            .map(|(i, _)| start + i + 2);
         let tail = header_end.map(|at| ctx.client.out.buf.split_off(at));
         ctx.notify(class::STREAM, "xgroup-createconsumer", args[1]);
         if let Some(tail) = tail {
@@ -1484,11 +1485,13 @@ fn claim_with_events(ctx: &mut Ctx, args: &[&[u8]], run: fn(&mut Ctx, &[&[u8]]),
 }
 
 pub fn xclaim(ctx: &mut Ctx, args: &[&[u8]]) {
-    claim_with_events(ctx, args, xclaim_run, true)
+    // `*<n>`
+    claim_with_events(ctx, args, xclaim_run, 1)
 }
 
 pub fn xautoclaim(ctx: &mut Ctx, args: &[&[u8]]) {
-    claim_with_events(ctx, args, xautoclaim_run, false)
+    // `*3`, the next ID (a bulk string: two lines), `*<n>`
+    claim_with_events(ctx, args, xautoclaim_run, 4)
 }
 
 fn xclaim_run(ctx: &mut Ctx, args: &[&[u8]]) {
