@@ -283,8 +283,8 @@ impl Snapshot {
 pub fn wants_cpu(srv: &Server) -> bool {
     srv.loading.is_some()
         || srv.snapshot.as_ref().is_some_and(|s| {
-        s.walking() && !(s.purpose == Purpose::ReplicaStream && crate::replication::stream_backed_up(srv))
-    })
+            s.walking() && !(s.purpose == Purpose::ReplicaStream && crate::replication::stream_backed_up(srv))
+        })
 }
 
 impl Snapshot {

@@ -756,4 +756,58 @@ mod tests {
         assert!(db.random_key(&mut rng, 0).unwrap().starts_with(b"{user1}"));
         assert_eq!(db.keys(b"*:a", 0), vec![b"{user1}:a".to_vec()]);
     }
+
+    #[test]
+    fn field_expiry_index_finds_due_hashes() {
+        use crate::hash::{HashLimits, HashValue};
+        let lim = HashLimits {
+            max_entries: 128,
+            max_value: 64,
+        };
+        let mut db = Db::new();
+        for (k, at) in [("a", 100), ("b", 50), ("c", 300)] {
+            let mut h = HashValue::new();
+            h.insert(b"f", b"1", lim);
+            h.insert(b"g", b"2", lim);
+            h.set_field_expire(b"f", at);
+            if k == "b" {
+                h.set_field_expire(b"g", at + 10);
+            }
+            db.set(k.as_bytes(), Value::Hash(Box::new(h)), false);
+        }
+        db.set(b"plain", v("x"), false);
+        assert_eq!(db.field_ttl_keys(), 3);
+        assert!(db.may_have_field_ttls(b"a") && !db.may_have_field_ttls(b"plain"));
+        assert!(!db.fields_due(49));
+        let mut out = Vec::new();
+        assert_eq!(db.field_expire_step(49, 10, &mut out), 0);
+        // b (fields at 50 and 60) first, then a (100).
+        assert_eq!(db.field_expire_step(100, 10, &mut out), 2);
+        let got: Vec<_> = out
+            .iter()
+            .map(|x| (x.key.clone(), x.fields.clone(), x.deleted.is_some()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (b"b".to_vec(), vec![b"f".to_vec(), b"g".to_vec()], true),
+                (b"a".to_vec(), vec![b"f".to_vec()], false),
+            ]
+        );
+        assert_eq!(db.field_ttl_keys(), 1);
+        // A hash whose every field expires is deleted.
+        let mut h = HashValue::new();
+        h.insert(b"only", b"1", lim);
+        h.set_field_expire(b"only", 200);
+        db.set(b"d", Value::Hash(Box::new(h)), false);
+        out.clear();
+        db.field_expire_step(250, 10, &mut out);
+        assert_eq!(out.len(), 1);
+        assert!(out[0].deleted.is_some());
+        assert!(db.peek(b"d", 0).is_none());
+        // Deleting or replacing a hash forgets it.
+        db.remove(b"c");
+        assert_eq!(db.field_ttl_keys(), 0);
+        assert!(!db.fields_due(i64::MAX));
+    }
 }

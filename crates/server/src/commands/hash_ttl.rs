@@ -3,12 +3,14 @@
 //! removal of expired fields.
 //!
 //! The TTLs live in the hash value (`shoal_store::hash`, a side table only
-//! hashes with field TTLs have); the database keeps the set of keys that may
+//! hashes with field TTLs have); the database keeps an index of the keys that
 //! hold such hashes. Expired fields are removed:
 //! - lazily, whenever a command looks the key up ([`purge_if_due`], called by
 //!   `commands::lookup` for keys in that set), so no command ever sees one;
-//! - actively, from the expiry cron ([`active_expire_fields`]), a bounded
-//!   number of hashes and fields per step, as for keys.
+//! - actively, from the expiry cron ([`active_expire_fields`]): the database
+//!   files these hashes by the time their earliest field expires, so the cron
+//!   takes the due ones directly, a bounded number of hashes and fields per
+//!   step, within the cron's time budget.
 //!
 //! Either way the removal propagates as `HDEL key field...`, sends `hexpired`
 //! (and `del` when the hash became empty and the key was deleted). A replica
@@ -83,17 +85,15 @@ fn fields_expired(srv: &mut Server, db: usize, key: &[u8], fields: Vec<Vec<u8>>,
     }
 }
 
-/// Active field expiry, from the expiry cron after key expiry: walks the
-/// hashes with field TTLs in bounded steps until `deadline`.
+/// Active field expiry, from the expiry cron after key expiry: takes the
+/// hashes whose earliest field is due, earliest first, in bounded steps until
+/// `deadline` (at least one step per database with due fields). A database
+/// with nothing due costs one comparison.
 pub fn active_expire_fields(srv: &mut Server, now: i64, deadline: std::time::Instant) {
     let mut out = Vec::new();
     for db in 0..srv.keyspace.dbs.len() {
-        if srv.keyspace.dbs[db].field_ttl_keys() == 0 {
-            continue;
-        }
-        loop {
-            let visited = srv.keyspace.dbs[db].field_expire_step(now, 32, &mut out);
-            let found = out.len();
+        while srv.keyspace.dbs[db].fields_due(now) {
+            srv.keyspace.dbs[db].field_expire_step(now, 32, &mut out);
             for x in out.drain(..) {
                 let empty = x.deleted.is_some();
                 if let Some(e) = x.deleted {
@@ -104,9 +104,7 @@ pub fn active_expire_fields(srv: &mut Server, now: i64, deadline: std::time::Ins
                     crate::notify::notify(srv, None, class::GENERIC, "del", db, &x.key);
                 }
             }
-            // Continue while a good share of the visited hashes had due
-            // fields and time is left, as key expiry does.
-            if visited == 0 || found * 4 < visited || std::time::Instant::now() >= deadline {
+            if std::time::Instant::now() >= deadline {
                 break;
             }
         }
@@ -283,8 +281,6 @@ fn expire_generic(ctx: &mut Ctx, args: &[&[u8]], seconds: bool, absolute: bool, 
             argv.push(set.len().to_string().into_bytes());
             argv.extend(set.iter().map(|f| f.to_vec()));
             ctx.propagate(argv);
-        } else {
-            // Only deletions: the HDEL above is the whole effect.
         }
     }
     reply_all(ctx, &codes);

@@ -460,8 +460,18 @@ fn section_persistence(srv: &Server) -> String {
     field!(s, "rdb_current_bgsave_time_sec", "{}", bgsave_secs);
     field!(s, "rdb_saves", "{}", srv.rdb_saves);
     field!(s, "rdb_last_cow_size", "0");
-    field!(s, "rdb_last_load_keys_expired", "{}", srv.stats.rdb_last_load_keys_expired);
-    field!(s, "rdb_last_load_keys_loaded", "{}", srv.stats.rdb_last_load_keys_loaded);
+    field!(
+        s,
+        "rdb_last_load_keys_expired",
+        "{}",
+        srv.stats.rdb_last_load_keys_expired
+    );
+    field!(
+        s,
+        "rdb_last_load_keys_loaded",
+        "{}",
+        srv.stats.rdb_last_load_keys_loaded
+    );
     let (aof_fields, aof_extra) = crate::aof::info_fields(srv);
     for (name, value) in &aof_fields {
         field!(s, name, "{value}");
