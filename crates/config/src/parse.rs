@@ -11,110 +11,14 @@
 #[derive(Debug, PartialEq, Eq)]
 pub struct Unbalanced;
 
-fn is_space(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
-}
-
-fn hex_val(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
-}
-
-/// Splits one config line into arguments.
-///
-/// * Arguments are separated by white space.
-/// * `"..."` understands `\n \r \t \b \a`, `\xHH` (two hex digits) and `\c`
-///   for any other `c`.
-/// * `'...'` only understands `\'`.
-/// * A quote may start in the middle of an argument (`a"b c"` is `ab c`), but
-///   a closing quote must be followed by white space or the end of the line.
+/// Splits one config line into arguments (Redis's rules, see
+/// [`shoal_util::split::split_args`]).
 pub fn split_args(line: &[u8]) -> Result<Vec<Vec<u8>>, Unbalanced> {
-    let mut out = Vec::new();
-    let mut i = 0;
-    let n = line.len();
-    loop {
-        while i < n && is_space(line[i]) {
-            i += 1;
-        }
-        if i >= n {
-            return Ok(out);
-        }
-        let mut cur = Vec::new();
-        let mut in_double = false;
-        let mut in_single = false;
-        loop {
-            if in_double {
-                if i >= n {
-                    return Err(Unbalanced);
-                }
-                let c = line[i];
-                if c == b'\\' && i + 3 < n && line[i + 1] == b'x' {
-                    if let (Some(h), Some(l)) = (hex_val(line[i + 2]), hex_val(line[i + 3])) {
-                        cur.push(h * 16 + l);
-                        i += 4;
-                        continue;
-                    }
-                }
-                if c == b'\\' && i + 1 < n {
-                    cur.push(match line[i + 1] {
-                        b'n' => b'\n',
-                        b'r' => b'\r',
-                        b't' => b'\t',
-                        b'b' => 0x08,
-                        b'a' => 0x07,
-                        other => other,
-                    });
-                    i += 2;
-                } else if c == b'"' {
-                    if i + 1 < n && !is_space(line[i + 1]) {
-                        return Err(Unbalanced);
-                    }
-                    i += 1;
-                    break;
-                } else {
-                    cur.push(c);
-                    i += 1;
-                }
-            } else if in_single {
-                if i >= n {
-                    return Err(Unbalanced);
-                }
-                let c = line[i];
-                if c == b'\\' && i + 1 < n && line[i + 1] == b'\'' {
-                    cur.push(b'\'');
-                    i += 2;
-                } else if c == b'\'' {
-                    if i + 1 < n && !is_space(line[i + 1]) {
-                        return Err(Unbalanced);
-                    }
-                    i += 1;
-                    break;
-                } else {
-                    cur.push(c);
-                    i += 1;
-                }
-            } else {
-                if i >= n {
-                    break;
-                }
-                match line[i] {
-                    b' ' | b'\n' | b'\r' | b'\t' | 0 => break,
-                    b'"' => in_double = true,
-                    b'\'' => in_single = true,
-                    c => cur.push(c),
-                }
-                i += 1;
-            }
-        }
-        out.push(cur);
-    }
+    shoal_util::split::split_args(line).ok_or(Unbalanced)
 }
 
 pub use shoal_util::quote::repr;
+use shoal_util::split::is_space;
 
 /// Strict integer: optional `-`, digits, no `+`, no spaces, no leading zeros,
 /// no `-0`, must fit an i64.

@@ -15,6 +15,7 @@
 //! base). Lines starting with `#` are comments; unknown keys are ignored.
 //! Error texts follow Redis 7.0.
 
+use shoal_util::split::split_args;
 use std::fmt::Write as _;
 
 /// Longest manifest line Redis accepts (its read buffer).
@@ -254,93 +255,6 @@ fn quote_if_needed(s: &str) -> String {
     }
     out.push('"');
     out
-}
-
-/// Splits a line into arguments the way redis.conf lines are split: white
-/// space separates, "double quotes" allow escapes (`\n`, `\xHH`, ...),
-/// 'single quotes' only `\'`. None when quotes are unbalanced.
-fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
-    let mut args = Vec::new();
-    let mut i = 0;
-    let n = line.len();
-    loop {
-        while i < n && line[i].is_ascii_whitespace() {
-            i += 1;
-        }
-        if i >= n {
-            return Some(args);
-        }
-        let mut cur = Vec::new();
-        let mut in_dq = false;
-        let mut in_sq = false;
-        loop {
-            if in_dq {
-                if i >= n {
-                    return None;
-                }
-                let c = line[i];
-                if c == b'\\' && i + 3 < n && line[i + 1] == b'x' {
-                    let hex = std::str::from_utf8(&line[i + 2..i + 4]).ok();
-                    if let Some(v) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                        cur.push(v);
-                        i += 4;
-                        continue;
-                    }
-                }
-                if c == b'\\' && i + 1 < n {
-                    cur.push(match line[i + 1] {
-                        b'n' => b'\n',
-                        b'r' => b'\r',
-                        b't' => b'\t',
-                        b'b' => 0x08,
-                        b'a' => 0x07,
-                        other => other,
-                    });
-                    i += 2;
-                    continue;
-                }
-                if c == b'"' {
-                    if i + 1 < n && !line[i + 1].is_ascii_whitespace() {
-                        return None;
-                    }
-                    i += 1;
-                    break;
-                }
-                cur.push(c);
-                i += 1;
-            } else if in_sq {
-                if i >= n {
-                    return None;
-                }
-                let c = line[i];
-                if c == b'\\' && i + 1 < n && line[i + 1] == b'\'' {
-                    cur.push(b'\'');
-                    i += 2;
-                    continue;
-                }
-                if c == b'\'' {
-                    if i + 1 < n && !line[i + 1].is_ascii_whitespace() {
-                        return None;
-                    }
-                    i += 1;
-                    break;
-                }
-                cur.push(c);
-                i += 1;
-            } else {
-                if i >= n || line[i].is_ascii_whitespace() {
-                    break;
-                }
-                match line[i] {
-                    b'"' => in_dq = true,
-                    b'\'' => in_sq = true,
-                    c => cur.push(c),
-                }
-                i += 1;
-            }
-        }
-        args.push(cur);
-    }
 }
 
 /// Why reading a command log stopped early.

@@ -18,6 +18,7 @@
 //! | [`rand`] | a small seeded PRNG for sampling |
 //! | [`sha1`] | SHA-1 for script digests |
 //! | [`sha256`] | SHA-256 for ACL password hashes |
+//! | [`split`] | Redis's argument splitter (inline commands, config, AOF manifest, ACL rules) |
 //!
 //! The only C in the crate is `csrc/longdouble.c` (built by `build.rs`): Redis
 //! does INCRBYFLOAT in 80-bit `long double` and parses doubles with `strtod`,
@@ -36,3 +37,4 @@ pub mod quote;
 pub mod rand;
 pub mod sha1;
 pub mod sha256;
+pub mod split;
