@@ -96,7 +96,7 @@ def mixed_writes(server, rounds=1, tag="a"):
             t.incr(f"tx:{tag}")
             t.lpush(f"txl:{tag}", "a", "b")
             t.execute()
-        r.setex(f"setex:{tag}", 100, "v")
+        r.execute_command("SETEX", f"setex:{tag}", 100, "v")
         r.getex(f"s:{tag}:1", px=90000)
         r.delete(f"s:{tag}:2")
         r.rename(f"s:{tag}:3", f"renamed:{tag}")
