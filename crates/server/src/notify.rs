@@ -16,11 +16,10 @@
 //! command, when they are put before its reply ([`flush_self_at`]).
 
 use crate::client::ClientState;
+use crate::commands::pubsub::{receivers, write_message};
 use crate::commands::Ctx;
 use crate::server::Server;
 use shoal_config::KeyspaceEvents;
-use shoal_resp::Reply;
-use shoal_util::glob::glob_match;
 
 /// Event classes (the letters of `notify-keyspace-events`).
 pub mod class {
@@ -116,22 +115,6 @@ fn publish_event(srv: &mut Server, mut me: Option<&mut ClientState>, event: &str
     }
 }
 
-fn write_message(out: &mut Reply, pattern: Option<&[u8]>, channel: &[u8], message: &[u8]) {
-    match pattern {
-        None => {
-            out.push(3);
-            out.bulk(b"message");
-        }
-        Some(p) => {
-            out.push(4);
-            out.bulk(b"pmessage");
-            out.bulk(p);
-        }
-    }
-    out.bulk(channel);
-    out.bulk(message);
-}
-
 fn deliver(
     srv: &mut Server,
     me: Option<&mut ClientState>,
@@ -166,25 +149,8 @@ fn deliver(
 
 /// Delivers to channel subscribers, then to matching patterns (as PUBLISH).
 fn publish(srv: &mut Server, mut me: Option<&mut ClientState>, channel: &[u8], message: &[u8]) {
-    if let Some(ids) = srv.pubsub.channels.get(channel) {
-        for id in ids.clone() {
-            deliver(srv, me.as_deref_mut(), id, None, channel, message);
-        }
-    }
-    if srv.pubsub.patterns.is_empty() {
-        return;
-    }
-    let matching: Vec<(Vec<u8>, Vec<u64>)> = srv
-        .pubsub
-        .patterns
-        .iter()
-        .filter(|(p, _)| glob_match(p, channel, false))
-        .map(|(p, ids)| (p.clone(), ids.clone()))
-        .collect();
-    for (pattern, ids) in matching {
-        for id in ids {
-            deliver(srv, me.as_deref_mut(), id, Some(&pattern), channel, message);
-        }
+    for (pattern, id) in receivers(srv, channel) {
+        deliver(srv, me.as_deref_mut(), id, pattern.as_deref(), channel, message);
     }
 }
 

@@ -120,39 +120,49 @@ fn deliver(srv: &mut Server, me: &mut ClientState, id: u64, write: &dyn Fn(&mut 
     }
 }
 
-/// Publishes to channel subscribers and matching patterns; returns receivers.
-pub fn publish_message(srv: &mut Server, me: &mut ClientState, channel: &[u8], message: &[u8]) -> i64 {
-    let mut receivers = 0;
-    let subscribers = srv.pubsub.channels.get(channel).cloned().unwrap_or_default();
-    for id in subscribers {
-        deliver(srv, me, id, &|out: &mut Reply| {
-            out.push(3);
-            out.bulk(b"message");
-            out.bulk(channel);
-            out.bulk(message);
-        });
-        receivers += 1;
-    }
-    let patterns: Vec<(Vec<u8>, Vec<u64>)> = srv
+/// Who receives a message published on `channel`, in PUBLISH's order: the
+/// channel's subscribers, then each matching pattern's (with the pattern).
+pub fn receivers(srv: &Server, channel: &[u8]) -> Vec<(Option<Vec<u8>>, u64)> {
+    let mut out: Vec<(Option<Vec<u8>>, u64)> = srv
         .pubsub
-        .patterns
-        .iter()
-        .filter(|(p, _)| glob_match(p, channel, false))
-        .map(|(p, ids)| (p.clone(), ids.clone()))
-        .collect();
-    for (pattern, ids) in patterns {
-        for id in ids {
-            deliver(srv, me, id, &|out: &mut Reply| {
-                out.push(4);
-                out.bulk(b"pmessage");
-                out.bulk(&pattern);
-                out.bulk(channel);
-                out.bulk(message);
-            });
-            receivers += 1;
+        .channels
+        .get(channel)
+        .map(|ids| ids.iter().map(|&id| (None, id)).collect())
+        .unwrap_or_default();
+    for (pattern, ids) in srv.pubsub.patterns.iter() {
+        if glob_match(pattern, channel, false) {
+            out.extend(ids.iter().map(|&id| (Some(pattern.clone()), id)));
         }
     }
-    receivers
+    out
+}
+
+/// A `message` (or, for a pattern subscription, `pmessage`) push.
+pub fn write_message(out: &mut Reply, pattern: Option<&[u8]>, channel: &[u8], message: &[u8]) {
+    match pattern {
+        None => {
+            out.push(3);
+            out.bulk(b"message");
+        }
+        Some(p) => {
+            out.push(4);
+            out.bulk(b"pmessage");
+            out.bulk(p);
+        }
+    }
+    out.bulk(channel);
+    out.bulk(message);
+}
+
+/// Publishes to channel subscribers and matching patterns; returns receivers.
+pub fn publish_message(srv: &mut Server, me: &mut ClientState, channel: &[u8], message: &[u8]) -> i64 {
+    let receivers = receivers(srv, channel);
+    for (pattern, id) in &receivers {
+        deliver(srv, me, *id, &|out: &mut Reply| {
+            write_message(out, pattern.as_deref(), channel, message)
+        });
+    }
+    receivers.len() as i64
 }
 
 pub fn publish(ctx: &mut Ctx, args: &[&[u8]]) {
