@@ -697,6 +697,11 @@ def run_script(c):
 def snapshot(c):
     """Every key's type, content (streams: entries, groups, PELs with their
     delivery times and counts) and absolute expiry time."""
+    # A server just started may still be loading its AOF (-LOADING).
+    deadline = time.monotonic() + 20
+    while c.call("PING").is_error:
+        assert time.monotonic() < deadline, "still loading"
+        time.sleep(0.02)
     keys = sorted(k.value for k in c.call("KEYS", "*").value)
     out = {}
     for k in keys:

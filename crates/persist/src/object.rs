@@ -312,7 +312,7 @@ fn decode_hash_with_ttls(r: &mut Reader, t: u8, opts: &Options) -> Result<Value,
     for (f, at) in ttls {
         h.set_field_expire(&f, at);
     }
-    Ok(Value::Hash(Box::new(h)))
+    Ok(Value::Hash(h))
 }
 
 /// Node size rule for quicklist nodes: (max bytes, max entries).
@@ -470,6 +470,18 @@ impl<'a> Reader<'a> {
 
     /// A string as a value (canonical integers become `Value::Int`).
     pub fn string_value(&mut self) -> Result<Value, Error> {
+        // Integer encodings become the integer directly, without formatting
+        // it as text and parsing it back.
+        let at = self.pos;
+        if let Len::Special(e @ 0..=2) = self.len_or_special()? {
+            let v = match e {
+                0 => self.u8()? as i8 as i64,
+                1 => i16::from_le_bytes(self.take(2)?.try_into().unwrap()) as i64,
+                _ => i32::from_le_bytes(self.take(4)?.try_into().unwrap()) as i64,
+            };
+            return Ok(Value::Int(v));
+        }
+        self.pos = at;
         let b = self.string()?;
         Ok(Value::from_vec_auto(b))
     }
@@ -582,7 +594,7 @@ pub fn decode_value(r: &mut Reader, t: u8, opts: &Options) -> Result<Value, Erro
             if s.is_empty() {
                 return empty();
             }
-            Value::Set(Box::new(s))
+            Value::Set(s)
         }
         T_SET_INTSET => {
             let blob = r.string()?;
@@ -597,7 +609,7 @@ pub fn decode_value(r: &mut Reader, t: u8, opts: &Options) -> Result<Value, Erro
                 format_i64(v, &mut t);
                 s.add(&t, c.set);
             }
-            Value::Set(Box::new(s))
+            Value::Set(s)
         }
         T_SET_LISTPACK => {
             // RDB 11 (Redis 7.2): a small set of strings as one listpack.
@@ -611,7 +623,7 @@ pub fn decode_value(r: &mut Reader, t: u8, opts: &Options) -> Result<Value, Erro
             if s.is_empty() {
                 return empty();
             }
-            Value::Set(Box::new(s))
+            Value::Set(s)
         }
         T_ZSET | T_ZSET_2 => {
             let n = r.count()?;
@@ -673,7 +685,7 @@ pub fn decode_value(r: &mut Reader, t: u8, opts: &Options) -> Result<Value, Erro
             if h.is_empty() {
                 return empty();
             }
-            Value::Hash(Box::new(h))
+            Value::Hash(h)
         }
         T_HASH_LISTPACK | T_HASH_ZIPLIST => {
             let blob = r.string()?;
@@ -694,7 +706,7 @@ pub fn decode_value(r: &mut Reader, t: u8, opts: &Options) -> Result<Value, Erro
             if h.is_empty() {
                 return empty();
             }
-            Value::Hash(Box::new(h))
+            Value::Hash(h)
         }
         T_HASH_METADATA | T_HASH_LISTPACK_EX | T_HASH_METADATA_PRE_GA | T_HASH_LISTPACK_EX_PRE_GA => {
             decode_hash_with_ttls(r, t, opts)?
@@ -717,7 +729,7 @@ fn zset_from(mut entries: Vec<(Vec<u8>, f64)>, opts: &Options) -> Result<Value, 
         }
     }
     let z = ZSetValue::from_sorted(entries.iter().map(|(m, s)| (m.as_slice(), *s)), opts.zset);
-    Ok(Value::ZSet(Box::new(z)))
+    Ok(Value::ZSet(z))
 }
 
 /// Encodes a value as RDB object bytes (type byte first).
@@ -749,6 +761,28 @@ mod tests {
     }
 
     #[test]
+    fn integer_encoded_strings_decode_to_integers() {
+        let opts = Options::default();
+        for n in [
+            0i64,
+            -1,
+            127,
+            -128,
+            128,
+            -32768,
+            40000,
+            i32::MIN as i64,
+            i32::MAX as i64,
+            1 << 40,
+        ] {
+            assert_eq!(round_trip(&Value::Int(n), &opts), Value::Int(n), "{n}");
+            // The same through the text form.
+            let text = Value::from_bytes(n.to_string().as_bytes());
+            assert_eq!(round_trip(&text, &opts), Value::Int(n), "{n}");
+        }
+    }
+
+    #[test]
     fn every_type_and_encoding_round_trips() {
         let opts = Options::default();
         let mut values = vec![
@@ -774,20 +808,20 @@ mod tests {
             for i in 0..n {
                 h.insert(format!("f{i}").as_bytes(), format!("{i}").as_bytes(), opts.hash);
             }
-            values.push(Value::Hash(Box::new(h)));
+            values.push(Value::Hash(h));
         }
         for members in [vec!["1", "-5", "99999999999"], vec!["a", "b", "7"]] {
             let mut s = SetValue::new();
             for m in members {
                 s.add(m.as_bytes(), opts.set);
             }
-            values.push(Value::Set(Box::new(s)));
+            values.push(Value::Set(s));
         }
         let mut big = SetValue::new();
         for i in 0..1000 {
             big.add(format!("m{i}").as_bytes(), opts.set);
         }
-        values.push(Value::Set(Box::new(big)));
+        values.push(Value::Set(big));
         for n in [5usize, 300] {
             let mut z = ZSetValue::new_for(3, opts.zset);
             for i in 0..n {
@@ -800,7 +834,7 @@ mod tests {
                 };
                 z.set(format!("m{i}").as_bytes(), score, opts.zset);
             }
-            values.push(Value::ZSet(Box::new(z)));
+            values.push(Value::ZSet(z));
         }
         let mut st = StreamValue::default();
         for i in 1..=300u64 {
@@ -841,7 +875,7 @@ mod tests {
             }
             h.set_field_expire(b"f1", 1_900_000_000_123);
             h.set_field_expire(b"f2", 1_800_000_000_000);
-            let v = Value::Hash(Box::new(h));
+            let v = Value::Hash(h);
             let b = object_bytes(&v, &opts);
             assert_eq!(b[0], if n == 3 { T_HASH_LISTPACK_EX } else { T_HASH_METADATA });
             assert_eq!(&b[1..9], &1_800_000_000_000u64.to_le_bytes());
@@ -872,7 +906,7 @@ mod tests {
         h.insert(b"a", b"1", opts.hash);
         h.set_field_expire(b"a", 5);
         h.persist_field(b"a");
-        assert_eq!(object_bytes(&Value::Hash(Box::new(h)), &opts)[0], T_HASH_LISTPACK);
+        assert_eq!(object_bytes(&Value::Hash(h), &opts)[0], T_HASH_LISTPACK);
     }
 
     #[test]
@@ -900,7 +934,7 @@ mod tests {
         let opts = Options::default();
         let mut h = HashValue::new();
         h.insert(b"f", b"v", opts.hash);
-        let b = object_bytes(&Value::Hash(Box::new(h)), &opts);
+        let b = object_bytes(&Value::Hash(h), &opts);
         for cut in 0..b.len() {
             assert!(decode_object(&b[..cut], &opts).is_err());
         }

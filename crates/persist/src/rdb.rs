@@ -189,6 +189,9 @@ pub struct LoadInfo {
     pub consumed: usize,
 }
 
+/// Bytes parsed between two steps of the running checksum.
+const CRC_CHUNK: usize = 256 << 10;
+
 /// Parses a whole RDB file, handing every key to `on_key`.
 pub fn load(
     buf: &[u8],
@@ -213,6 +216,12 @@ pub fn load(
     };
     let mut r = Reader::new(buf);
     r.pos = 9;
+    // The checksum is computed as the parse goes, a chunk at a time over
+    // bytes just parsed (still in cache), so that a big file is not walked a
+    // second time at the end while the keys are already in.
+    let checksum = verify_checksum && version >= 5;
+    let mut crc = 0u64;
+    let mut crc_pos = 0usize;
     let mut db = 0usize;
     let mut expire: Option<i64> = None;
     let mut idle: Option<u64> = None;
@@ -282,11 +291,15 @@ pub fn load(
             offset: r.pos,
         })?;
         info.keys += 1;
+        if checksum && r.pos - crc_pos >= CRC_CHUNK {
+            crc = crc64(crc, &buf[crc_pos..r.pos]);
+            crc_pos = r.pos;
+        }
     }
     if version >= 5 {
         let end = r.pos;
         let stored = r.u64_le()?;
-        if verify_checksum && stored != 0 && crc64(0, &buf[..end]) != stored {
+        if checksum && stored != 0 && crc64(crc, &buf[crc_pos..end]) != stored {
             return bad("Wrong RDB checksum. Aborting now.");
         }
     }

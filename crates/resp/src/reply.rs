@@ -83,7 +83,15 @@ impl Reply {
 
     #[inline]
     pub fn bulk(&mut self, data: &[u8]) {
-        self.line(b'$', data.len() as i64);
+        let n = data.len();
+        // One capacity check for the whole element; lengths under 10 (most
+        // small values) skip the integer formatting.
+        self.buf.reserve(n + 24);
+        if n < 10 {
+            self.buf.extend_from_slice(&[b'$', b'0' + n as u8, b'\r', b'\n']);
+        } else {
+            self.line(b'$', n as i64);
+        }
         self.buf.extend_from_slice(data);
         self.buf.extend_from_slice(b"\r\n");
     }

@@ -461,6 +461,38 @@ pub fn load_at_startup(srv: &mut Server) -> bool {
     true
 }
 
+/// DEBUG LOADAOF: writes and fsyncs what is buffered, empties every
+/// database and loads the data back from the AOF files the manifest lists
+/// (whether or not `appendonly` is on, as Redis). Like Redis, a failed or
+/// impossible load (no AOF at all) stops the process. Nothing is propagated
+/// and the dirty counter restarts at 0.
+pub fn debug_loadaof(srv: &mut Server) {
+    if let Some(aof) = srv.aof.as_mut() {
+        let _ = aof.write_buffer();
+        let _ = aof.file.sync_data();
+        aof.unsynced = false;
+        aof.last_fsync = Instant::now();
+    }
+    let old = srv.keyspace.take_all();
+    srv.lazyfree.free(old);
+    delete_history(srv);
+    let manifest = srv.aof_state.manifest.clone();
+    if manifest.is_empty() {
+        warning!("DEBUG LOADAOF: the AOF manifest lists no file to load. Exiting.");
+        std::process::exit(1);
+    }
+    let saved_maxmemory = srv.config.maxmemory;
+    srv.config.maxmemory = 0;
+    let ok = load_files(srv, &manifest);
+    srv.config.maxmemory = saved_maxmemory;
+    srv.now_ms = unix_ms();
+    if !ok {
+        std::process::exit(1);
+    }
+    srv.dirty = 0;
+    notice!("Append Only File loaded by DEBUG LOADAOF");
+}
+
 fn read_manifest(srv: &Server) -> Result<Manifest, String> {
     let path = path_in_dir(srv, &manifest_name(srv));
     match std::fs::read(&path) {
@@ -582,6 +614,11 @@ fn replay(srv: &mut Server, name: &str, path: &str, data: &[u8], start: usize, l
     // Obeyed like a master's stream: no ACL, read-only replica or LIMIT checks.
     fake.master = true;
     let mut reader = CommandReader::new(data, start);
+    // The clock commands see while loading: the time modulo 2^16 minutes, a
+    // moment in early 1970, so that no key expires, yet the minutes LFU
+    // counters keep (16 bits of them) are the real ones and keys start
+    // with Redis's LFU_INIT_VAL of 5, not a counter decayed by decades.
+    let loading_clock = unix_ms().rem_euclid(65_536 * 60_000);
     // Where a transaction being read began: an incomplete one is dropped.
     let mut before_multi = start;
     let truncated_at = loop {
@@ -601,7 +638,7 @@ fn replay(srv: &mut Server, name: &str, path: &str, data: &[u8], start: usize, l
                 let args: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
                 // Nothing expires while loading: a later command may still
                 // touch a key whose time has passed since (Redis does the same).
-                srv.now_ms = 0;
+                srv.now_ms = loading_clock;
                 crate::dispatch::execute(srv, &mut fake, &args);
                 fake.out.buf.clear();
                 fake.block_request = None;
@@ -719,6 +756,7 @@ fn write_base_now(srv: &Server, path: &str, rdb: bool) -> Result<(), String> {
     let tmp = format!("{path}.tmp");
     let write = || -> std::io::Result<()> {
         let file = File::create(&tmp)?;
+        let file = crate::commands::persistence::AutoSync::new(file, srv.config.aof_rewrite_incremental_fsync);
         let mut w = std::io::BufWriter::new(file);
         if rdb {
             let aux = rdb_aux(srv);
@@ -888,8 +926,9 @@ pub fn rewrite_done(srv: &mut Server, _snap: &Snapshot, result: Result<u64, Stri
         let (tx, rx) = channel();
         let opts = crate::commands::persistence::options(srv);
         let path = rw.temp_base.clone();
+        let incremental_fsync = srv.config.aof_rewrite_incremental_fsync;
         let spawned = std::thread::Builder::new().name("aof-rewrite".into()).spawn(move || {
-            let _ = tx.send(convert_file(&path, &opts));
+            let _ = tx.send(convert_file(&path, &opts, incremental_fsync));
         });
         match spawned {
             Ok(_) => {
@@ -904,11 +943,12 @@ pub fn rewrite_done(srv: &mut Server, _snap: &Snapshot, result: Result<u64, Stri
 }
 
 /// Rewrites the snapshot at `path` (RDB) as commands, in place.
-fn convert_file(path: &str, opts: &shoal_persist::Options) -> Result<(), String> {
+fn convert_file(path: &str, opts: &shoal_persist::Options, incremental_fsync: bool) -> Result<(), String> {
     let rdb = std::fs::read(path).map_err(|e| format!("Can't read the temporary AOF base file: {e}"))?;
     let tmp = format!("{path}.cmds");
     let result = (|| {
         let file = File::create(&tmp).map_err(|e| e.to_string())?;
+        let file = crate::commands::persistence::AutoSync::new(file, incremental_fsync);
         let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
         rdb_to_commands(&rdb, opts, &mut w)?;
         w.flush().map_err(|e| e.to_string())?;

@@ -66,6 +66,9 @@ pub struct ClientState {
     /// The effects the running command declared instead of its own arguments
     /// (Some(empty): it changed nothing). See [`crate::propagate`].
     pub effects: Option<Vec<Vec<Vec<u8>>>>,
+    /// Changes the running write command reported for the save-point dirty
+    /// counter (see [`crate::commands::Ctx::changed`]); None counts as 1.
+    pub changes: Option<u64>,
     /// This connection is a replica of ours (after SYNC/PSYNC).
     pub replica: bool,
     /// The port a replica said it listens on (REPLCONF listening-port).
@@ -127,6 +130,7 @@ impl ClientState {
             patterns: Vec::new(),
             shard_channels: Vec::new(),
             effects: None,
+            changes: None,
             replica: false,
             replica_listening_port: 0,
             replica_capa_eof: false,

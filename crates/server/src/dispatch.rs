@@ -249,6 +249,7 @@ fn run(srv: &mut Server, c: &mut ClientState, args: &[&[u8]]) {
     let errors_before = c.out.has_errors();
     let started = clock::now();
     c.effects = None;
+    c.changes = None;
     let out_before = c.out.len();
     srv.propagator.enter();
     handler(&mut Ctx { srv, client: c }, args);
@@ -267,7 +268,7 @@ fn run(srv: &mut Server, c: &mut ClientState, args: &[&[u8]]) {
         feed_monitors(srv, c, args);
     }
     if spec.has(flag::WRITE) && !c.out.has_errors() && c.block_request.is_none() {
-        srv.dirty += 1;
+        srv.dirty += c.changes.unwrap_or(1);
     }
     // A command that parked its client changed nothing: it must not wake anyone
     // (a parked command that is re-run and parks again would otherwise loop).

@@ -17,6 +17,7 @@
 //! - [`snapshot`]: BGSAVE without fork (incremental copy-before-write snapshots).
 //! - [`startup`]: from argv to a running server (config, daemonize, pidfile).
 //! - [`propagate`]: the effects stream of executed commands, for the AOF and replicas.
+//! - [`alloc`]: the global allocator (jemalloc, 8-byte quantum).
 //! - [`aof`]: the append-only file.
 //! - [`loading`]: loading the RDB at start-up while answering `-LOADING`.
 //! - [`notify`]: keyspace notifications (`notify-keyspace-events`).
@@ -24,6 +25,7 @@
 //! - [`tracking`]: client-side caching (CLIENT TRACKING) and its invalidations.
 
 pub mod acl;
+pub mod alloc;
 pub mod aof;
 pub mod blocking;
 pub mod client;

@@ -900,6 +900,10 @@ pub fn promote(srv: &mut Server) {
     srv.repl.selected = None;
     let id = random_replid(srv);
     srv.repl.shift_replid(id);
+    // The backlog's time-to-live without replicas starts now, as in Redis: a
+    // stale start would free it (and forget replid2) at the next cron tick,
+    // before the old master's other replicas could continue from us.
+    srv.repl.no_replicas_since_ms = unix_ms();
     for db in srv.keyspace.dbs.iter_mut() {
         db.expire_on_lookup = true;
     }

@@ -80,6 +80,14 @@ impl Snapshot {
         let (done_tx, done) = channel();
         let final_path = path.to_string();
         let checksum = srv.config.rdbchecksum;
+        let file = crate::commands::persistence::AutoSync::new(
+            file,
+            if purpose == Purpose::AofRewrite {
+                srv.config.aof_rewrite_incremental_fsync
+            } else {
+                srv.config.rdb_save_incremental_fsync
+            },
+        );
         std::thread::Builder::new()
             .name("bgsave".into())
             .spawn(move || {
@@ -298,7 +306,13 @@ impl Snapshot {
     }
 }
 
-fn write_file(file: std::fs::File, rx: Receiver<Chunk>, checksum: bool, tmp: &str, path: &str) -> Result<u64, String> {
+fn write_file(
+    file: crate::commands::persistence::AutoSync,
+    rx: Receiver<Chunk>,
+    checksum: bool,
+    tmp: &str,
+    path: &str,
+) -> Result<u64, String> {
     let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
     let mut crc = 0u64;
     let mut bytes = 0u64;

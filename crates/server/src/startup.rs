@@ -132,6 +132,15 @@ pub fn run(args: &[String]) -> i32 {
     }
     crate::commands::server::record_startup_memory();
     notice!("Server initialized");
+    // Keys created while loading (AOF commands, RDB keys without an LFU or
+    // LRU opcode) start with the stamp of the current policy, as Redis's
+    // new objects do: under an LFU policy counter 5 (LFU_INIT_VAL) at the
+    // load time, not the LRU clock the databases were made with.
+    srv.now_ms = crate::server::unix_ms();
+    let stamp = crate::evict::initial_stamp(&srv);
+    for db in srv.keyspace.dbs.iter_mut() {
+        db.lru_clock = stamp;
+    }
     if !crate::aof::load_at_startup(&mut srv) {
         return 1;
     }

@@ -8,10 +8,9 @@
 //! - SCAN walks the slots in order and returns whole slots, so every key present for
 //!   the whole scan is returned at least once whatever resizes happen in between.
 //!
-//! Each table holds `Box<Entry>`: 8 bytes plus a control byte per bucket, and the
-//! entry (key, value, expiry, LRU) in a single 64-byte allocation.
+//! Each table holds [`EntryBox`]es: 8 bytes plus a control byte per bucket, and
+//! the entry (value, LRU, expiry, key) in one allocation (see [`crate::entry`]).
 
-use crate::bytes::SmallBytes;
 use crate::value::Value;
 use crate::SLOTS;
 use hashbrown::HashTable;
@@ -19,48 +18,11 @@ use shoal_util::crc16::key_hash_slot;
 use shoal_util::glob::glob_match;
 use std::hash::BuildHasher;
 
-/// `expire_at` of a key without a TTL. Every other value is a real time: Redis
-/// accepts expiry times up to i64::MAX ms, and times in the past delete the key
-/// instead of being stored, so the minimum is free to mean "none".
-pub const NO_EXPIRE: i64 = i64::MIN;
-
-/// Entry flag: a string Redis would report as `raw` (edited in place).
-pub const FLAG_RAW: u32 = 1;
-
-/// A key and its value.
-#[derive(Debug)]
-pub struct Entry {
-    key: SmallBytes,
-    pub value: Value,
-    /// Absolute expiry in Unix milliseconds, or [`NO_EXPIRE`].
-    expire_at: i64,
-    /// Last access time in seconds (LRU clock), for OBJECT IDLETIME and eviction.
-    pub lru: u32,
-    pub flags: u32,
-}
-
-impl Entry {
-    pub fn key(&self) -> &[u8] {
-        &self.key
-    }
-    pub fn expire_at(&self) -> i64 {
-        self.expire_at
-    }
-    pub fn has_expire(&self) -> bool {
-        self.expire_at != NO_EXPIRE
-    }
-    fn is_expired(&self, now_ms: i64) -> bool {
-        self.expire_at != NO_EXPIRE && self.expire_at <= now_ms
-    }
-    /// Approximate bytes used by this entry, for MEMORY USAGE.
-    pub fn memory_usage(&self) -> usize {
-        std::mem::size_of::<Entry>() + 8 + self.key.heap_size() + self.value.heap_size()
-    }
-}
+pub use crate::entry::{Entry, EntryBox, FLAG_RAW, NO_EXPIRE};
 
 #[derive(Default)]
 struct SlotTable {
-    table: HashTable<Box<Entry>>,
+    table: HashTable<EntryBox>,
     /// Keys with a TTL in this slot, so the expiry cycle can skip slots without.
     volatile: u32,
 }
@@ -129,7 +91,7 @@ pub struct ExpiredFields {
     pub key: Vec<u8>,
     pub fields: Vec<Vec<u8>>,
     /// The key itself, when its last field expired and it was deleted.
-    pub deleted: Option<Box<Entry>>,
+    pub deleted: Option<EntryBox>,
 }
 
 impl Default for Db {
@@ -250,20 +212,14 @@ impl Db {
         let slot = &mut self.slots[slot_idx];
         if let Some(e) = slot.table.find_mut(hash, |e| e.key() == key) {
             e.flags = 0;
-            if !keep_ttl && e.expire_at != NO_EXPIRE {
-                e.expire_at = NO_EXPIRE;
+            if !keep_ttl && e.has_expire() {
+                e.try_set_expire(NO_EXPIRE);
                 slot.volatile -= 1;
                 self.volatile -= 1;
             }
             return Some(std::mem::replace(&mut e.value, value));
         }
-        let entry = Box::new(Entry {
-            key: SmallBytes::new(key),
-            value,
-            expire_at: NO_EXPIRE,
-            lru: self.lru_clock,
-            flags: 0,
-        });
+        let entry = EntryBox::new(key, value, NO_EXPIRE, self.lru_clock);
         slot.table.insert_unique(hash, entry, |e| hasher.hash_one(e.key()));
         self.len += 1;
         None
@@ -280,13 +236,7 @@ impl Db {
         if slot.table.find(hash, |e| e.key() == key).is_some() {
             return Err(value);
         }
-        let entry = Box::new(Entry {
-            key: SmallBytes::new(key),
-            value,
-            expire_at,
-            lru: self.lru_clock,
-            flags: 0,
-        });
+        let entry = EntryBox::new(key, value, expire_at, self.lru_clock);
         slot.table.insert_unique(hash, entry, |e| hasher.hash_one(e.key()));
         if expire_at != NO_EXPIRE {
             slot.volatile += 1;
@@ -307,7 +257,7 @@ impl Db {
         }
     }
 
-    fn remove_in_slot(&mut self, slot_idx: usize, hash: u64, key: &[u8]) -> Option<Box<Entry>> {
+    fn remove_in_slot(&mut self, slot_idx: usize, hash: u64, key: &[u8]) -> Option<EntryBox> {
         let slot = &mut self.slots[slot_idx];
         let found = slot.table.find_entry(hash, |e| e.key() == key).ok()?;
         let (entry, _) = found.remove();
@@ -330,7 +280,7 @@ impl Db {
     }
 
     /// Removes a key (expired or not) and returns its entry.
-    pub fn remove(&mut self, key: &[u8]) -> Option<Box<Entry>> {
+    pub fn remove(&mut self, key: &[u8]) -> Option<EntryBox> {
         if self.slots.is_empty() {
             return None;
         }
@@ -348,7 +298,7 @@ impl Db {
         let Some(e) = slot.table.find_mut(hash, |e| e.key() == key) else {
             return false;
         };
-        match (e.expire_at == NO_EXPIRE, at_ms == NO_EXPIRE) {
+        match (!e.has_expire(), at_ms == NO_EXPIRE) {
             (true, false) => {
                 slot.volatile += 1;
                 self.volatile += 1;
@@ -359,7 +309,7 @@ impl Db {
             }
             _ => {}
         }
-        e.expire_at = at_ms;
+        e.set_expire(at_ms);
         true
     }
 
@@ -542,7 +492,7 @@ impl Db {
                 continue;
             };
             if !volatile_only || e.has_expire() {
-                out.push((e.key().to_vec(), e.lru, e.expire_at));
+                out.push((e.key().to_vec(), e.lru, e.expire_at()));
             }
         }
         if out.is_empty() {
@@ -552,7 +502,7 @@ impl Db {
                 let s = &self.slots[(start + i) % SLOTS];
                 for e in s.table.iter() {
                     if !volatile_only || e.has_expire() {
-                        out.push((e.key().to_vec(), e.lru, e.expire_at));
+                        out.push((e.key().to_vec(), e.lru, e.expire_at()));
                         if out.len() >= n {
                             return out;
                         }
@@ -611,12 +561,12 @@ impl Db {
     /// One bounded step of active expiry: visits at most `budget` keys with a TTL,
     /// starting where the previous step stopped, and removes the expired ones.
     /// Returns (keys removed, keys visited).
-    pub fn active_expire_step(&mut self, now_ms: i64, budget: usize, removed: &mut Vec<Box<Entry>>) -> (usize, usize) {
+    pub fn active_expire_step(&mut self, now_ms: i64, budget: usize, removed: &mut Vec<EntryBox>) -> (usize, usize) {
         if self.volatile == 0 || self.slots.is_empty() {
             return (0, 0);
         }
         let mut visited = 0;
-        let mut expired_keys: Vec<SmallBytes> = Vec::new();
+        let mut expired_keys: Vec<Vec<u8>> = Vec::new();
         let mut slots_seen = 0;
         let mut count = 0;
         while visited < budget && slots_seen < SLOTS {
@@ -631,7 +581,7 @@ impl Db {
                 if e.has_expire() {
                     visited += 1;
                     if e.is_expired(now_ms) {
-                        expired_keys.push(e.key.clone());
+                        expired_keys.push(e.key().to_vec());
                     }
                 }
             }
@@ -670,8 +620,8 @@ mod tests {
     }
 
     #[test]
-    fn entry_is_one_64_byte_allocation() {
-        assert_eq!(std::mem::size_of::<Entry>(), 64);
+    fn table_buckets_hold_thin_pointers() {
+        assert_eq!(std::mem::size_of::<EntryBox>(), 8);
     }
 
     #[test]
@@ -773,7 +723,7 @@ mod tests {
             if k == "b" {
                 h.set_field_expire(b"g", at + 10);
             }
-            db.set(k.as_bytes(), Value::Hash(Box::new(h)), false);
+            db.set(k.as_bytes(), Value::Hash(h), false);
         }
         db.set(b"plain", v("x"), false);
         assert_eq!(db.field_ttl_keys(), 3);
@@ -799,7 +749,7 @@ mod tests {
         let mut h = HashValue::new();
         h.insert(b"only", b"1", lim);
         h.set_field_expire(b"only", 200);
-        db.set(b"d", Value::Hash(Box::new(h)), false);
+        db.set(b"d", Value::Hash(h), false);
         out.clear();
         db.field_expire_step(250, 10, &mut out);
         assert_eq!(out.len(), 1);

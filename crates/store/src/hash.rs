@@ -26,6 +26,7 @@
 //! expiry cron, so commands never see them.
 
 use crate::bytes::SmallBytes;
+use crate::thinbuf::ThinBuf;
 use crate::varint;
 use hashbrown::HashTable;
 use shoal_util::rand::FastRng;
@@ -37,11 +38,12 @@ use std::sync::OnceLock;
 // Listpack
 // ---------------------------------------------------------------------------
 
-/// Entries packed in one buffer: `[LEB128 len][bytes]` each.
+/// Entries packed in one buffer: `[LEB128 len][bytes]` each. One exactly
+/// sized allocation ([`ThinBuf`]); the entry count is kept in its `aux`.
 #[derive(Clone, Debug, Default, PartialEq)]
+#[repr(transparent)]
 pub struct Listpack {
-    buf: Vec<u8>,
-    count: u32,
+    buf: ThinBuf,
 }
 
 fn varint_len(n: usize) -> usize {
@@ -53,24 +55,50 @@ fn put_varint(out: &mut Vec<u8>, n: usize) {
 }
 
 impl Listpack {
+    /// The buffer (its `aux` is the entry count).
+    pub(crate) fn into_buf(self) -> ThinBuf {
+        self.buf
+    }
+
+    /// Views a buffer holding a listpack as one.
+    pub(crate) fn view(buf: &ThinBuf) -> &Listpack {
+        // SAFETY: `Listpack` is a `repr(transparent)` wrapper of `ThinBuf`, so
+        // both have the same layout and validity, and the returned reference
+        // borrows `buf` for its whole lifetime.
+        unsafe { &*(buf as *const ThinBuf as *const Listpack) }
+    }
+
+    /// Views a buffer holding a listpack as one, mutably.
+    pub(crate) fn view_mut(buf: &mut ThinBuf) -> &mut Listpack {
+        // SAFETY: as in `view`; the exclusive borrow of `buf` is handed on.
+        unsafe { &mut *(buf as *mut ThinBuf as *mut Listpack) }
+    }
+
     /// Number of entries.
     #[inline]
     pub fn len(&self) -> usize {
-        self.count as usize
+        self.buf.aux() as usize
     }
 
     pub fn is_empty(&self) -> bool {
-        self.count == 0
+        self.buf.aux() == 0
+    }
+
+    /// Bytes used by the entries.
+    #[inline]
+    pub fn bytes(&self) -> usize {
+        self.buf.len()
     }
 
     /// The entry starting at byte `off` and the offset of the next one.
     #[inline]
     pub fn entry_at(&self, off: usize) -> (&[u8], usize) {
+        let buf = self.buf.as_slice();
         let mut n = 0usize;
         let mut shift = 0;
         let mut i = off;
         loop {
-            let b = self.buf[i];
+            let b = buf[i];
             i += 1;
             n |= ((b & 0x7f) as usize) << shift;
             if b & 0x80 == 0 {
@@ -78,7 +106,7 @@ impl Listpack {
             }
             shift += 7;
         }
-        (&self.buf[i..i + n], i + n)
+        (&buf[i..i + n], i + n)
     }
 
     /// Iterates `(offset, entry)`.
@@ -86,40 +114,41 @@ impl Listpack {
         LpIter { lp: self, off: 0 }
     }
 
+    /// Appends one entry. The buffer grows to the exact size, as Redis's
+    /// listpacks do: doubling would leave up to half of every small
+    /// collection unused.
     pub fn push(&mut self, b: &[u8]) {
-        // Grow to the exact size, as Redis's listpacks do: doubling would leave
-        // up to half of every small collection unused.
-        self.buf.reserve_exact(varint_len(b.len()) + b.len());
-        put_varint(&mut self.buf, b.len());
-        self.buf.extend_from_slice(b);
-        self.count += 1;
+        let (h, n) = varint::varint_bytes(b.len() as u64);
+        let end = self.buf.len();
+        self.buf.splice_parts(end, end, &[&h[..n], b]);
+        self.buf.set_aux(self.buf.aux() + 1);
+    }
+
+    /// Appends two entries with one reallocation (a hash field and its value).
+    pub fn push2(&mut self, a: &[u8], b: &[u8]) {
+        let (ha, na) = varint::varint_bytes(a.len() as u64);
+        let (hb, nb) = varint::varint_bytes(b.len() as u64);
+        let end = self.buf.len();
+        self.buf.splice_parts(end, end, &[&ha[..na], a, &hb[..nb], b]);
+        self.buf.set_aux(self.buf.aux() + 2);
     }
 
     /// Removes `n` entries occupying bytes `start..end`.
     pub fn remove_range(&mut self, start: usize, end: usize, n: usize) {
-        self.buf.drain(start..end);
-        self.count -= n as u32;
-        self.maybe_shrink();
+        self.buf.splice(start, end, &[]);
+        self.buf.set_aux(self.buf.aux() - n as u32);
     }
 
     /// Replaces the entry at `off` with `b`.
     pub fn replace(&mut self, off: usize, b: &[u8]) {
         let (_, end) = self.entry_at(off);
-        let mut enc = Vec::with_capacity(varint_len(b.len()) + b.len());
-        put_varint(&mut enc, b.len());
-        enc.extend_from_slice(b);
-        self.buf.splice(off..end, enc);
-    }
-
-    fn maybe_shrink(&mut self) {
-        if self.buf.capacity() > 64 && self.buf.len() * 2 < self.buf.capacity() {
-            self.buf.shrink_to(self.buf.len() + self.buf.len() / 4);
-        }
+        let (h, n) = varint::varint_bytes(b.len() as u64);
+        self.buf.splice_parts(off, end, &[&h[..n], b]);
     }
 
     /// Heap bytes owned.
     pub fn heap_size(&self) -> usize {
-        self.buf.capacity()
+        self.buf.heap_size()
     }
 }
 
@@ -132,7 +161,7 @@ impl<'a> Iterator for LpIter<'a> {
     type Item = (usize, &'a [u8]);
     #[inline]
     fn next(&mut self) -> Option<(usize, &'a [u8])> {
-        if self.off >= self.lp.buf.len() {
+        if self.off >= self.lp.bytes() {
             return None;
         }
         let start = self.off;
@@ -452,12 +481,39 @@ impl FieldTtls {
     }
 }
 
-/// A hash value.
+/// The boxed form of a hash: the `hashtable` encoding, or any hash with field
+/// TTLs (`listpackex` or `hashtable`).
+#[derive(Clone, Debug, PartialEq)]
+struct Big {
+    repr: Repr,
+    /// Field TTLs; `None` for a table without any.
+    ttl: Option<Box<FieldTtls>>,
+}
+
+/// Invariant: `Big` never holds a listpack without TTLs (that is `Small`), so
+/// the derived equality compares like with like.
+#[derive(Clone, Debug, PartialEq)]
+enum Inner {
+    /// A `listpack` hash without field TTLs: one allocation, no box.
+    Small(Listpack),
+    Big(Box<Big>),
+}
+
+/// A hash value: 16 bytes, held by a `Value` without a box of its own.
 #[derive(Clone, Debug, PartialEq)]
 pub struct HashValue {
-    repr: Repr,
-    /// Field TTLs; `None` for the usual hash without any.
-    ttl: Option<Box<FieldTtls>>,
+    inner: Inner,
+}
+
+/// Borrowed contents of either form.
+enum Body<'a> {
+    Lp(&'a Listpack),
+    Table(&'a SegTable<HashEntry>),
+}
+
+enum BodyMut<'a> {
+    Lp(&'a mut Listpack),
+    Table(&'a mut SegTable<HashEntry>),
 }
 
 impl Default for HashValue {
@@ -470,15 +526,75 @@ impl HashValue {
     /// An empty hash in the `listpack` encoding.
     pub fn new() -> Self {
         HashValue {
-            repr: Repr::Listpack(Listpack::default()),
-            ttl: None,
+            inner: Inner::Small(Listpack::default()),
+        }
+    }
+
+    #[inline]
+    fn body(&self) -> Body<'_> {
+        match &self.inner {
+            Inner::Small(lp) => Body::Lp(lp),
+            Inner::Big(b) => match &b.repr {
+                Repr::Listpack(lp) => Body::Lp(lp),
+                Repr::Table(t) => Body::Table(t),
+            },
+        }
+    }
+
+    #[inline]
+    fn body_mut(&mut self) -> BodyMut<'_> {
+        match &mut self.inner {
+            Inner::Small(lp) => BodyMut::Lp(lp),
+            Inner::Big(b) => match &mut b.repr {
+                Repr::Listpack(lp) => BodyMut::Lp(lp),
+                Repr::Table(t) => BodyMut::Table(t),
+            },
+        }
+    }
+
+    #[inline]
+    fn ttl(&self) -> Option<&FieldTtls> {
+        match &self.inner {
+            Inner::Small(_) => None,
+            Inner::Big(b) => b.ttl.as_deref(),
+        }
+    }
+
+    /// The TTL table, created (boxing a small hash) if absent.
+    fn ttl_or_insert(&mut self) -> &mut FieldTtls {
+        if let Inner::Small(lp) = &mut self.inner {
+            let lp = std::mem::take(lp);
+            self.inner = Inner::Big(Box::new(Big {
+                repr: Repr::Listpack(lp),
+                ttl: None,
+            }));
+        }
+        let Inner::Big(b) = &mut self.inner else {
+            unreachable!("boxed above")
+        };
+        b.ttl.get_or_insert_with(Box::default)
+    }
+
+    /// Drops the TTL table once it is empty, and unboxes a listpack then.
+    fn drop_empty_ttls(&mut self) {
+        let Inner::Big(b) = &mut self.inner else {
+            return;
+        };
+        if b.ttl.as_ref().is_some_and(|t| t.by_field.is_empty()) {
+            b.ttl = None;
+        }
+        if b.ttl.is_none() {
+            if let Repr::Listpack(lp) = &mut b.repr {
+                let lp = std::mem::take(lp);
+                self.inner = Inner::Small(lp);
+            }
         }
     }
 
     pub fn len(&self) -> usize {
-        match &self.repr {
-            Repr::Listpack(lp) => lp.len() / 2,
-            Repr::Table(t) => t.len(),
+        match self.body() {
+            Body::Lp(lp) => lp.len() / 2,
+            Body::Table(t) => t.len(),
         }
     }
 
@@ -487,27 +603,32 @@ impl HashValue {
     }
 
     pub fn is_listpack(&self) -> bool {
-        matches!(self.repr, Repr::Listpack(_))
+        matches!(self.body(), Body::Lp(_))
     }
 
     /// The name `OBJECT ENCODING` reports (`listpackex`: a small hash with
     /// field TTLs, as Redis 7.4 names it).
     pub fn encoding_name(&self) -> &'static str {
-        match (&self.repr, self.ttl.is_some()) {
-            (Repr::Listpack(_), false) => "listpack",
-            (Repr::Listpack(_), true) => "listpackex",
-            (Repr::Table(_), _) => "hashtable",
+        match (self.body(), self.ttl().is_some()) {
+            (Body::Lp(_), false) => "listpack",
+            (Body::Lp(_), true) => "listpackex",
+            (Body::Table(_), _) => "hashtable",
         }
     }
 
-    /// Heap bytes owned by the value (including the boxed struct itself).
+    /// Heap bytes owned by the value (the box of the large form included).
     pub fn heap_size(&self) -> usize {
-        std::mem::size_of::<Self>()
-            + match &self.repr {
-                Repr::Listpack(lp) => lp.heap_size(),
-                Repr::Table(t) => t.heap_size(),
+        match &self.inner {
+            Inner::Small(lp) => lp.heap_size(),
+            Inner::Big(b) => {
+                std::mem::size_of::<Big>()
+                    + match &b.repr {
+                        Repr::Listpack(lp) => lp.heap_size(),
+                        Repr::Table(t) => t.heap_size(),
+                    }
+                    + b.ttl.as_ref().map_or(0, |t| t.heap_size())
             }
-            + self.ttl.as_ref().map_or(0, |t| t.heap_size())
+        }
     }
 
     // ---- field expiry ----
@@ -515,20 +636,20 @@ impl HashValue {
     /// Whether any field has a TTL.
     #[inline]
     pub fn has_field_ttls(&self) -> bool {
-        self.ttl.is_some()
+        self.ttl().is_some()
     }
 
     /// The earliest field expiry time, if any field has a TTL.
     #[inline]
     pub fn min_field_expire(&self) -> Option<i64> {
-        self.ttl.as_ref().map(|t| t.min)
+        self.ttl().map(|t| t.min)
     }
 
     /// Whether some field expires at or before `now_ms` (one comparison for a
-    /// hash with field TTLs, one null test for the others).
+    /// hash with field TTLs, one tag test for the others).
     #[inline]
     pub fn fields_due(&self, now_ms: i64) -> bool {
-        match &self.ttl {
+        match self.ttl() {
             None => false,
             Some(t) => t.min <= now_ms,
         }
@@ -536,7 +657,7 @@ impl HashValue {
 
     /// The absolute expiry (Unix ms) of a field, if it has one.
     pub fn field_expire(&self, field: &[u8]) -> Option<i64> {
-        self.ttl.as_ref()?.by_field.get(field).copied()
+        self.ttl()?.by_field.get(field).copied()
     }
 
     /// Sets the expiry of an existing field; returns false if the field is absent.
@@ -544,31 +665,31 @@ impl HashValue {
         if !self.contains(field) {
             return false;
         }
-        self.ttl.get_or_insert_with(Box::default).set(field, at_ms);
+        self.ttl_or_insert().set(field, at_ms);
         true
     }
 
     /// Drops a field's TTL; returns true if it had one.
     pub fn persist_field(&mut self, field: &[u8]) -> bool {
-        let Some(t) = &mut self.ttl else {
+        let Inner::Big(b) = &mut self.inner else {
+            return false;
+        };
+        let Some(t) = &mut b.ttl else {
             return false;
         };
         let had = t.remove(field).is_some();
-        if t.by_field.is_empty() {
-            self.ttl = None;
-        }
+        self.drop_empty_ttls();
         had
     }
 
     /// Number of fields with a TTL.
     pub fn field_ttl_count(&self) -> usize {
-        self.ttl.as_ref().map_or(0, |t| t.by_field.len())
+        self.ttl().map_or(0, |t| t.by_field.len())
     }
 
     /// Every `(field, expiry)`, earliest first.
     pub fn field_ttls(&self) -> impl Iterator<Item = (&[u8], i64)> {
-        self.ttl
-            .as_deref()
+        self.ttl()
             .into_iter()
             .flat_map(|t| t.by_time.iter().map(|(at, f)| (f.as_slice(), *at)))
     }
@@ -578,14 +699,15 @@ impl HashValue {
     pub fn purge_expired(&mut self, now_ms: i64, limit: usize) -> Vec<Vec<u8>> {
         let mut gone = Vec::new();
         while gone.len() < limit && self.fields_due(now_ms) {
-            let t = self.ttl.as_mut().expect("due implies a table");
+            let Inner::Big(b) = &mut self.inner else {
+                unreachable!("due implies a TTL table")
+            };
+            let t = b.ttl.as_mut().expect("due implies a table");
             let (_, field) = t.by_time.pop_first().expect("due implies an entry");
             t.by_field.remove(&field);
             t.refresh_min();
-            if t.by_field.is_empty() {
-                self.ttl = None;
-            }
             self.remove_entry(&field);
+            self.drop_empty_ttls();
             gone.push(field);
         }
         gone
@@ -594,7 +716,7 @@ impl HashValue {
     /// Listpack: byte offset of the field's entry, and of its value entry.
     fn lp_find(lp: &Listpack, field: &[u8]) -> Option<(usize, usize)> {
         let mut off = 0;
-        let end = lp.buf.len();
+        let end = lp.bytes();
         while off < end {
             let (f, voff) = lp.entry_at(off);
             let (_, next) = lp.entry_at(voff);
@@ -607,9 +729,9 @@ impl HashValue {
     }
 
     pub fn get(&self, field: &[u8]) -> Option<&[u8]> {
-        match &self.repr {
-            Repr::Listpack(lp) => Self::lp_find(lp, field).map(|(_, v)| lp.entry_at(v).0),
-            Repr::Table(t) => t.get(field).map(|e| e.value()),
+        match self.body() {
+            Body::Lp(lp) => Self::lp_find(lp, field).map(|(_, v)| lp.entry_at(v).0),
+            Body::Table(t) => t.get(field).map(|e| e.value()),
         }
     }
 
@@ -618,13 +740,22 @@ impl HashValue {
     }
 
     fn convert(&mut self) {
-        if let Repr::Listpack(lp) = &self.repr {
-            let mut t = SegTable::with_capacity(lp.len() / 2 + 1);
-            let mut it = lp.iter();
-            while let (Some((_, f)), Some((_, v))) = (it.next(), it.next()) {
-                t.insert_new(HashEntry::new(f, v));
+        let Body::Lp(lp) = self.body() else {
+            return;
+        };
+        let mut t = SegTable::with_capacity(lp.len() / 2 + 1);
+        let mut it = lp.iter();
+        while let (Some((_, f)), Some((_, v))) = (it.next(), it.next()) {
+            t.insert_new(HashEntry::new(f, v));
+        }
+        match &mut self.inner {
+            Inner::Small(_) => {
+                self.inner = Inner::Big(Box::new(Big {
+                    repr: Repr::Table(t),
+                    ttl: None,
+                }))
             }
-            self.repr = Repr::Table(t);
+            Inner::Big(b) => b.repr = Repr::Table(t),
         }
     }
 
@@ -632,7 +763,7 @@ impl HashValue {
     /// was new. Converts to `hashtable` when the field or value is longer than
     /// `max_value` or the hash outgrows `max_entries`.
     pub fn insert(&mut self, field: &[u8], value: &[u8], lim: HashLimits) -> bool {
-        if self.ttl.is_some() {
+        if self.has_field_ttls() {
             self.persist_field(field);
         }
         self.insert_keep_ttl(field, value, lim)
@@ -644,19 +775,18 @@ impl HashValue {
         if self.is_listpack() && (field.len() > lim.max_value || value.len() > lim.max_value) {
             self.convert();
         }
-        let new = match &mut self.repr {
-            Repr::Listpack(lp) => match Self::lp_find(lp, field) {
+        let new = match self.body_mut() {
+            BodyMut::Lp(lp) => match Self::lp_find(lp, field) {
                 Some((_, voff)) => {
                     lp.replace(voff, value);
                     false
                 }
                 None => {
-                    lp.push(field);
-                    lp.push(value);
+                    lp.push2(field, value);
                     true
                 }
             },
-            Repr::Table(t) => match t.get_mut(field) {
+            BodyMut::Table(t) => match t.get_mut(field) {
                 Some(e) => {
                     *e = HashEntry::new(field, value);
                     false
@@ -675,15 +805,15 @@ impl HashValue {
 
     /// Deletes a field (and its TTL); returns true if it existed.
     pub fn remove(&mut self, field: &[u8]) -> bool {
-        if self.ttl.is_some() {
+        if self.has_field_ttls() {
             self.persist_field(field);
         }
         self.remove_entry(field)
     }
 
     fn remove_entry(&mut self, field: &[u8]) -> bool {
-        match &mut self.repr {
-            Repr::Listpack(lp) => match Self::lp_find(lp, field) {
+        match self.body_mut() {
+            BodyMut::Lp(lp) => match Self::lp_find(lp, field) {
                 Some((off, voff)) => {
                     let (_, end) = lp.entry_at(voff);
                     lp.remove_range(off, end, 2);
@@ -691,26 +821,26 @@ impl HashValue {
                 }
                 None => false,
             },
-            Repr::Table(t) => t.remove(field).is_some(),
+            BodyMut::Table(t) => t.remove(field).is_some(),
         }
     }
 
     /// Every `(field, value)`: insertion order for `listpack`.
     pub fn iter(&self) -> HashIter<'_> {
-        match &self.repr {
-            Repr::Listpack(lp) => HashIter::Lp(lp.iter()),
-            Repr::Table(t) => HashIter::Table(Box::new(t.iter())),
+        match self.body() {
+            Body::Lp(lp) => HashIter::Lp(lp.iter()),
+            Body::Table(t) => HashIter::Table(Box::new(t.iter())),
         }
     }
 
     /// A random `(field, value)`; the hash must not be empty.
     pub fn random(&self, rng: &mut FastRng) -> (&[u8], &[u8]) {
-        match &self.repr {
-            Repr::Listpack(lp) => {
+        match self.body() {
+            Body::Lp(lp) => {
                 let i = rng.below_usize(lp.len() / 2);
                 self.iter().nth(i).expect("index below len")
             }
-            Repr::Table(t) => {
+            Body::Table(t) => {
                 let e = t.random(rng);
                 e.split()
             }
@@ -742,14 +872,14 @@ impl HashValue {
 
     /// One HSCAN step. Listpacks return everything with cursor 0, as Redis does.
     pub fn scan<'a>(&'a self, cursor: u64, count: usize, mut f: impl FnMut(&'a [u8], &'a [u8])) -> u64 {
-        match &self.repr {
-            Repr::Listpack(_) => {
+        match self.body() {
+            Body::Lp(_) => {
                 for (k, v) in self.iter() {
                     f(k, v);
                 }
                 0
             }
-            Repr::Table(t) => t.scan(cursor, count, |e| {
+            Body::Table(t) => t.scan(cursor, count, |e| {
                 let (k, v) = e.split();
                 f(k, v)
             }),
@@ -799,6 +929,41 @@ mod tests {
         lp.replace(off, b"xyz");
         assert_eq!(lp.iter().nth(1).unwrap().1, b"xyz");
         assert_eq!(lp.len(), 3);
+    }
+
+    #[test]
+    fn small_hash_is_one_exact_allocation() {
+        assert_eq!(std::mem::size_of::<HashValue>(), 16);
+        let mut h = HashValue::new();
+        assert_eq!(h.heap_size(), 0);
+        for j in 0..10 {
+            h.insert(format!("f{j}").as_bytes(), format!("v{}", 100 + j).as_bytes(), LIM);
+        }
+        // 10 x ([1]f_ + [1]v1__): no header, no box, no spare capacity.
+        assert_eq!(h.heap_size(), 10 * (3 + 5));
+        assert!(matches!(h.inner, Inner::Small(_)));
+        // A field TTL boxes it; losing the last TTL unboxes it again.
+        h.set_field_expire(b"f1", 100);
+        assert!(matches!(h.inner, Inner::Big(_)));
+        assert_eq!(h.encoding_name(), "listpackex");
+        let c = h.clone();
+        assert_eq!(c, h);
+        assert!(h.persist_field(b"f1"));
+        assert!(matches!(h.inner, Inner::Small(_)));
+        assert_eq!(h.encoding_name(), "listpack");
+        assert_ne!(c, h);
+        h.set_field_expire(b"f2", 100);
+        assert_eq!(h.purge_expired(100, 10), vec![b"f2".to_vec()]);
+        assert!(matches!(h.inner, Inner::Small(_)));
+        assert_eq!(h.len(), 9);
+        h.set_field_expire(b"f3", 100);
+        assert!(h.remove(b"f3"));
+        assert!(matches!(h.inner, Inner::Small(_)));
+        for j in 0..10 {
+            h.remove(format!("f{j}").as_bytes());
+        }
+        assert!(h.is_empty());
+        assert_eq!(h.heap_size(), 0);
     }
 
     #[test]

@@ -101,6 +101,19 @@ impl Node {
         put_back_varint(out, head);
     }
 
+    /// An empty node about to be filled at one end of a list. When the list
+    /// already has full nodes it is probably growing, so the node gets its
+    /// whole byte budget at once instead of doubling up to it (ten
+    /// reallocations whose freed buffers fragment the heap).
+    fn new_at_end(list_has_nodes: bool, limit: NodeLimit) -> Node {
+        let mut n = Node::default();
+        let budget = limit.bytes();
+        if list_has_nodes && budget <= 65536 {
+            n.buf.reserve_exact(budget);
+        }
+        n
+    }
+
     fn from_items<'a>(items: impl IntoIterator<Item = &'a [u8]>) -> Node {
         let mut n = Node::default();
         for it in items {
@@ -111,7 +124,15 @@ impl Node {
     }
 
     /// The entry starting at `pos`: (data range, next position).
+    #[inline]
     fn entry_at(&self, pos: usize) -> (std::ops::Range<usize>, usize) {
+        // Items under 127 bytes (the usual case) have one-byte length words at
+        // both ends.
+        let b = self.buf[pos];
+        if b < 0x7f {
+            let len = b as usize;
+            return (pos + 1..pos + 1 + len, pos + 2 + len);
+        }
         let (len, hl) = get_varint(&self.buf, pos);
         let end = pos + hl + len;
         (pos + hl..end, end + varint_len(hl + len))
@@ -173,7 +194,12 @@ impl ListValue {
                 Node::encode_into(&mut n.buf, item);
                 n.count += 1;
             }
-            _ => self.nodes.push_back(Node::from_items([item])),
+            _ => {
+                let mut n = Node::new_at_end(!self.nodes.is_empty(), limit);
+                Node::encode_into(&mut n.buf, item);
+                n.count = 1;
+                self.nodes.push_back(n);
+            }
         }
         self.len += 1;
     }

@@ -7,6 +7,9 @@
 //!   members of at most `set-max-listpack-value` bytes (Redis 7.2's small set).
 //! - `hashtable`: a [`SegTable`].
 //!
+//! The two small forms are one exactly sized allocation each, held by the
+//! 16-byte [`SetValue`] without a box; only the table is boxed.
+//!
 //! Redis 7.0.15 has no listpack sets, and `OBJECT ENCODING` follows 7.0.15: it
 //! answers `intset` or `hashtable`, so a listpack set reports `hashtable`. A set
 //! leaves `intset` when a non-integer is added or it outgrows the intset limit,
@@ -14,6 +17,7 @@
 
 use crate::bytes::SmallBytes;
 use crate::hash::{Listpack, SegTable};
+use crate::thinbuf::ThinBuf;
 use crate::value::StrRef;
 use shoal_util::num::{format_i64_buf, parse_i64};
 use shoal_util::rand::FastRng;
@@ -30,19 +34,30 @@ pub struct SetLimits {
 // Intset
 // ---------------------------------------------------------------------------
 
-/// Sorted integers, little endian, `width` bytes each.
+/// Sorted integers, little endian, `width` bytes each, in one exactly sized
+/// allocation ([`ThinBuf`]). Its `aux` is `INTSET_TAG | width`: the tag tells a
+/// set's intset buffer from its listpack buffer, whose `aux` is the entry
+/// count (always below `INTSET_TAG`).
 #[derive(Clone, Debug, PartialEq)]
+#[repr(transparent)]
 pub struct Intset {
-    width: u8,
-    data: Vec<u8>,
+    buf: ThinBuf,
+}
+
+/// Marks a set's small buffer as an intset (see [`Intset`]).
+const INTSET_TAG: u32 = 1 << 31;
+
+/// Most members a listpack set holds: the configured limit, capped so that
+/// its count never reaches [`INTSET_TAG`].
+fn lp_limit(lim: SetLimits) -> usize {
+    lim.max_listpack.min(INTSET_TAG as usize - 1)
 }
 
 impl Default for Intset {
     fn default() -> Self {
-        Intset {
-            width: 2,
-            data: Vec::new(),
-        }
+        let mut buf = ThinBuf::new();
+        buf.set_aux(INTSET_TAG | 2);
+        Intset { buf }
     }
 }
 
@@ -57,19 +72,41 @@ fn width_for(v: i64) -> u8 {
 }
 
 impl Intset {
+    /// Views a set's small buffer tagged as an intset as one.
+    fn view(buf: &ThinBuf) -> &Intset {
+        debug_assert!(buf.aux() & INTSET_TAG != 0);
+        // SAFETY: `Intset` is a `repr(transparent)` wrapper of `ThinBuf`, so
+        // both have the same layout and validity, and the returned reference
+        // borrows `buf` for its whole lifetime.
+        unsafe { &*(buf as *const ThinBuf as *const Intset) }
+    }
+
+    /// Views a set's small buffer tagged as an intset as one, mutably.
+    fn view_mut(buf: &mut ThinBuf) -> &mut Intset {
+        debug_assert!(buf.aux() & INTSET_TAG != 0);
+        // SAFETY: as in `view`; the exclusive borrow of `buf` is handed on.
+        unsafe { &mut *(buf as *mut ThinBuf as *mut Intset) }
+    }
+
+    /// Bytes per member: 2, 4 or 8.
+    #[inline]
+    fn width(&self) -> u8 {
+        (self.buf.aux() & !INTSET_TAG) as u8
+    }
+
     #[inline]
     pub fn len(&self) -> usize {
-        self.data.len() / self.width as usize
+        self.buf.len() / self.width() as usize
     }
 
     pub fn is_empty(&self) -> bool {
-        self.data.is_empty()
+        self.buf.is_empty()
     }
 
     #[inline]
     pub fn get(&self, i: usize) -> i64 {
-        let w = self.width as usize;
-        let b = &self.data[i * w..i * w + w];
+        let w = self.width() as usize;
+        let b = &self.buf.as_slice()[i * w..i * w + w];
         match w {
             2 => i16::from_le_bytes([b[0], b[1]]) as i64,
             4 => i32::from_le_bytes([b[0], b[1], b[2], b[3]]) as i64,
@@ -88,7 +125,7 @@ impl Intset {
     }
 
     pub fn search(&self, v: i64) -> Result<usize, usize> {
-        if width_for(v) > self.width {
+        if width_for(v) > self.width() {
             return Err(if v < 0 { 0 } else { self.len() });
         }
         let (mut lo, mut hi) = (0, self.len());
@@ -107,38 +144,32 @@ impl Intset {
         self.search(v).is_ok()
     }
 
-    /// Adds `v`; false if present.
+    /// Adds `v`; false if present. The buffer grows to the exact size (see
+    /// `Listpack::push`).
     pub fn insert(&mut self, v: i64) -> bool {
         let pos = match self.search(v) {
             Ok(_) => return false,
             Err(p) => p,
         };
         let need = width_for(v);
-        if need > self.width {
-            let old = std::mem::take(self);
-            self.width = need;
-            self.data.reserve_exact((old.len() + 1) * need as usize);
-            for i in 0..old.len() {
-                self.data
-                    .extend_from_slice(&Self::encode(old.get(i), need)[..need as usize]);
+        if need > self.width() {
+            let mut wide = Vec::with_capacity((self.len() + 1) * need as usize);
+            for i in 0..self.len() {
+                wide.extend_from_slice(&Self::encode(self.get(i), need)[..need as usize]);
             }
+            self.buf = ThinBuf::from_slice(&wide, INTSET_TAG | need as u32);
         }
-        let w = self.width as usize;
-        let enc = Self::encode(v, self.width);
-        // Exact growth keeps small intsets compact (see `Listpack::push`).
-        self.data.reserve_exact(w);
-        self.data.splice(pos * w..pos * w, enc[..w].iter().copied());
+        let w = self.width() as usize;
+        let enc = Self::encode(v, self.width());
+        self.buf.splice(pos * w, pos * w, &enc[..w]);
         true
     }
 
     pub fn remove(&mut self, v: i64) -> bool {
         match self.search(v) {
             Ok(i) => {
-                let w = self.width as usize;
-                self.data.drain(i * w..i * w + w);
-                if self.data.capacity() > 64 && self.data.len() * 2 < self.data.capacity() {
-                    self.data.shrink_to_fit();
-                }
+                let w = self.width() as usize;
+                self.buf.splice(i * w, i * w + w, &[]);
                 true
             }
             Err(_) => false,
@@ -162,12 +193,26 @@ fn int_ref(v: i64) -> StrRef<'static> {
 
 #[derive(Clone, Debug, PartialEq)]
 enum Repr {
-    Intset(Intset),
-    Listpack(Listpack),
-    Table(SegTable<SmallBytes>),
+    /// An intset or a listpack (told apart by [`INTSET_TAG`] in `aux`): one
+    /// allocation, no box.
+    Small(ThinBuf),
+    Table(Box<SegTable<SmallBytes>>),
 }
 
-/// A set value.
+/// Borrowed contents of any form.
+enum View<'a> {
+    Intset(&'a Intset),
+    Listpack(&'a Listpack),
+    Table(&'a SegTable<SmallBytes>),
+}
+
+enum ViewMut<'a> {
+    Intset(&'a mut Intset),
+    Listpack(&'a mut Listpack),
+    Table(&'a mut SegTable<SmallBytes>),
+}
+
+/// A set value: 16 bytes, held by a `Value` without a box of its own.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SetValue {
     repr: Repr,
@@ -184,15 +229,38 @@ impl SetValue {
     /// integer first member (the first non-integer converts it).
     pub fn new() -> Self {
         SetValue {
-            repr: Repr::Intset(Intset::default()),
+            repr: Repr::Small(Intset::default().buf),
+        }
+    }
+
+    #[inline]
+    fn view(&self) -> View<'_> {
+        match &self.repr {
+            Repr::Small(b) if b.aux() & INTSET_TAG != 0 => View::Intset(Intset::view(b)),
+            Repr::Small(b) => View::Listpack(Listpack::view(b)),
+            Repr::Table(t) => View::Table(t),
+        }
+    }
+
+    #[inline]
+    fn view_mut(&mut self) -> ViewMut<'_> {
+        match &mut self.repr {
+            Repr::Small(b) => {
+                if b.aux() & INTSET_TAG != 0 {
+                    ViewMut::Intset(Intset::view_mut(b))
+                } else {
+                    ViewMut::Listpack(Listpack::view_mut(b))
+                }
+            }
+            Repr::Table(t) => ViewMut::Table(t),
         }
     }
 
     pub fn len(&self) -> usize {
-        match &self.repr {
-            Repr::Intset(s) => s.len(),
-            Repr::Listpack(lp) => lp.len(),
-            Repr::Table(t) => t.len(),
+        match self.view() {
+            View::Intset(s) => s.len(),
+            View::Listpack(lp) => lp.len(),
+            View::Table(t) => t.len(),
         }
     }
 
@@ -202,66 +270,64 @@ impl SetValue {
 
     /// The name `OBJECT ENCODING` reports (Redis 7.0.15 names; see the module doc).
     pub fn encoding_name(&self) -> &'static str {
-        match self.repr {
-            Repr::Intset(_) => "intset",
-            Repr::Listpack(_) | Repr::Table(_) => "hashtable",
+        match self.view() {
+            View::Intset(_) => "intset",
+            View::Listpack(_) | View::Table(_) => "hashtable",
         }
     }
 
     /// The internal encoding, including `listpack`.
     pub fn internal_encoding(&self) -> &'static str {
-        match self.repr {
-            Repr::Intset(_) => "intset",
-            Repr::Listpack(_) => "listpack",
-            Repr::Table(_) => "hashtable",
+        match self.view() {
+            View::Intset(_) => "intset",
+            View::Listpack(_) => "listpack",
+            View::Table(_) => "hashtable",
         }
     }
 
     /// True when SSCAN returns the whole set in one call (cursor 0).
     pub fn is_compact(&self) -> bool {
-        !matches!(self.repr, Repr::Table(_))
+        !matches!(self.view(), View::Table(_))
     }
 
-    /// Heap bytes owned by the value (including the boxed struct itself).
+    /// Heap bytes owned by the value (the box of the large forms included).
     pub fn heap_size(&self) -> usize {
-        std::mem::size_of::<Self>()
-            + match &self.repr {
-                Repr::Intset(s) => s.data.capacity(),
-                Repr::Listpack(lp) => lp.heap_size(),
-                Repr::Table(t) => t.heap_size(),
-            }
+        match &self.repr {
+            Repr::Small(b) => b.heap_size(),
+            Repr::Table(t) => std::mem::size_of::<SegTable<SmallBytes>>() + t.heap_size(),
+        }
     }
 
     pub fn contains(&self, m: &[u8]) -> bool {
-        match &self.repr {
-            Repr::Intset(s) => parse_i64(m).is_some_and(|v| s.contains(v)),
-            Repr::Listpack(lp) => lp.iter().any(|(_, e)| e == m),
-            Repr::Table(t) => t.get(m).is_some(),
+        match self.view() {
+            View::Intset(s) => parse_i64(m).is_some_and(|v| s.contains(v)),
+            View::Listpack(lp) => lp.iter().any(|(_, e)| e == m),
+            View::Table(t) => t.get(m).is_some(),
         }
     }
 
     /// Moves every member into `target` form: listpack if they all fit, else table.
     fn convert(&mut self, extra: usize, lim: SetLimits, allow_listpack: bool) {
         let n = self.len() + extra;
-        let fits = allow_listpack && n <= lim.max_listpack && self.iter().all(|m| m.len() <= lim.max_value);
+        let fits = allow_listpack && n <= lp_limit(lim) && self.iter().all(|m| m.len() <= lim.max_value);
         if fits {
             let mut lp = Listpack::default();
             for m in self.iter() {
                 lp.push(&m);
             }
-            self.repr = Repr::Listpack(lp);
+            self.repr = Repr::Small(lp.into_buf());
         } else {
             let mut t = SegTable::with_capacity(n);
             for m in self.iter() {
                 t.insert_new(SmallBytes::new(&m));
             }
-            self.repr = Repr::Table(t);
+            self.repr = Repr::Table(Box::new(t));
         }
     }
 
     /// Adds a member; returns true if it was new.
     pub fn add(&mut self, m: &[u8], lim: SetLimits) -> bool {
-        if let Repr::Intset(s) = &mut self.repr {
+        if let ViewMut::Intset(s) = self.view_mut() {
             match parse_i64(m) {
                 Some(v) => {
                     if !s.insert(v) {
@@ -281,35 +347,35 @@ impl SetValue {
                 }
             }
         }
-        if let Repr::Listpack(lp) = &self.repr {
+        if let View::Listpack(lp) = self.view() {
             if lp.iter().any(|(_, e)| e == m) {
                 return false;
             }
-            if lp.len() + 1 > lim.max_listpack || m.len() > lim.max_value {
+            if lp.len() + 1 > lp_limit(lim) || m.len() > lim.max_value {
                 self.convert(1, lim, false);
             }
         }
-        match &mut self.repr {
-            Repr::Listpack(lp) => {
+        match self.view_mut() {
+            ViewMut::Listpack(lp) => {
                 lp.push(m);
                 true
             }
-            Repr::Table(t) => {
+            ViewMut::Table(t) => {
                 if t.get(m).is_some() {
                     return false;
                 }
                 t.insert_new(SmallBytes::new(m));
                 true
             }
-            Repr::Intset(_) => unreachable!("converted above"),
+            ViewMut::Intset(_) => unreachable!("converted above"),
         }
     }
 
     /// Removes a member; returns true if it existed.
     pub fn remove(&mut self, m: &[u8]) -> bool {
-        match &mut self.repr {
-            Repr::Intset(s) => parse_i64(m).is_some_and(|v| s.remove(v)),
-            Repr::Listpack(lp) => {
+        match self.view_mut() {
+            ViewMut::Intset(s) => parse_i64(m).is_some_and(|v| s.remove(v)),
+            ViewMut::Listpack(lp) => {
                 let found = lp.iter().find(|(_, e)| *e == m).map(|(off, e)| (off, e.len()));
                 match found {
                     Some((off, _)) => {
@@ -320,25 +386,25 @@ impl SetValue {
                     None => false,
                 }
             }
-            Repr::Table(t) => t.remove(m).is_some(),
+            ViewMut::Table(t) => t.remove(m).is_some(),
         }
     }
 
     /// Every member: ascending for `intset`, insertion order for listpack.
     pub fn iter(&self) -> SetIter<'_> {
-        match &self.repr {
-            Repr::Intset(s) => SetIter::Int(s, 0),
-            Repr::Listpack(lp) => SetIter::Lp(lp.iter()),
-            Repr::Table(t) => SetIter::Table(Box::new(t.iter())),
+        match self.view() {
+            View::Intset(s) => SetIter::Int(s, 0),
+            View::Listpack(lp) => SetIter::Lp(lp.iter()),
+            View::Table(t) => SetIter::Table(Box::new(t.iter())),
         }
     }
 
     /// A random member; the set must not be empty.
     pub fn random(&self, rng: &mut FastRng) -> StrRef<'_> {
-        match &self.repr {
-            Repr::Intset(s) => int_ref(s.get(rng.below_usize(s.len()))),
-            Repr::Listpack(lp) => StrRef::Bytes(lp.iter().nth(rng.below_usize(lp.len())).expect("below len").1),
-            Repr::Table(t) => StrRef::Bytes(t.random(rng)),
+        match self.view() {
+            View::Intset(s) => int_ref(s.get(rng.below_usize(s.len()))),
+            View::Listpack(lp) => StrRef::Bytes(lp.iter().nth(rng.below_usize(lp.len())).expect("below len").1),
+            View::Table(t) => StrRef::Bytes(t.random(rng)),
         }
     }
 
@@ -370,8 +436,8 @@ impl SetValue {
 
     /// One SSCAN step. Compact encodings return everything with cursor 0.
     pub fn scan(&self, cursor: u64, count: usize, mut f: impl FnMut(&[u8])) -> u64 {
-        match &self.repr {
-            Repr::Table(t) => t.scan(cursor, count, |e| f(e)),
+        match self.view() {
+            View::Table(t) => t.scan(cursor, count, |e| f(e)),
             _ => {
                 for m in self.iter() {
                     f(&m);
@@ -428,11 +494,57 @@ mod tests {
         for v in [5, -3, 40000, i64::MIN, i64::MAX, 0, 5] {
             s.insert(v);
         }
-        assert_eq!(s.width, 8);
+        assert_eq!(s.width(), 8);
         assert_eq!(s.iter().collect::<Vec<_>>(), vec![i64::MIN, -3, 0, 5, 40000, i64::MAX]);
         assert!(s.remove(40000));
         assert!(!s.contains(40000));
         assert!(s.contains(i64::MIN));
+    }
+
+    #[test]
+    fn small_intset_is_one_exact_allocation() {
+        assert_eq!(std::mem::size_of::<SetValue>(), 16);
+        let mut s = SetValue::new();
+        assert_eq!(s.heap_size(), 0);
+        for i in 0..20 {
+            s.add((1000 + i).to_string().as_bytes(), LIM);
+        }
+        assert_eq!(s.heap_size(), 40);
+        s.add(b"100000", LIM);
+        assert_eq!(s.heap_size(), 21 * 4);
+        let c = s.clone();
+        assert_eq!(c, s);
+        for i in 0..20 {
+            assert!(s.remove((1000 + i).to_string().as_bytes()));
+        }
+        assert_eq!(s.heap_size(), 4);
+        assert!(s.remove(b"100000"));
+        assert!(s.is_empty());
+        assert_eq!(s.heap_size(), 0);
+        assert_eq!(c.len(), 21);
+        assert!(c.contains(b"100000"));
+        assert!(c.contains(b"1019"));
+    }
+
+    #[test]
+    fn small_listpack_set_is_one_exact_allocation() {
+        let mut s = SetValue::new();
+        s.add(b"7", LIM);
+        s.add(b"abc", LIM);
+        assert_eq!(s.internal_encoding(), "listpack");
+        // [1]7 [3]abc: the intset's tag is gone, the count is 2.
+        assert_eq!(s.heap_size(), 2 + 4);
+        let c = s.clone();
+        assert_eq!(c, s);
+        assert!(s.remove(b"7"));
+        assert!(s.remove(b"abc"));
+        assert!(s.is_empty());
+        assert_eq!(s.heap_size(), 0);
+        // Still a listpack set when empty: integers stay strings.
+        assert!(s.add(b"5", LIM));
+        assert_eq!(s.internal_encoding(), "listpack");
+        assert_eq!(c.internal_encoding(), "listpack");
+        assert!(c.contains(b"7") && c.contains(b"abc"));
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //!
 //! A [`Value`] is 24 bytes. Strings that are canonical integers are kept as `i64`
 //! (Redis's `int` encoding), strings of up to 22 bytes live inside the value itself,
-//! longer ones in a growable heap buffer. The encoding Redis would report
+//! longer ones in a growable heap buffer. Hashes, sets and sorted sets are held
+//! directly (16 bytes each); lists and streams are boxed. The encoding Redis would report
 //! (`OBJECT ENCODING`) is derived, not stored; see [`Value::encoding_name`].
 
 use crate::bytes::INLINE_CAP;
@@ -29,9 +30,11 @@ pub enum Value {
     /// A longer string.
     Raw(Box<Vec<u8>>),
     List(Box<ListValue>),
-    Hash(Box<HashValue>),
-    Set(Box<SetValue>),
-    ZSet(Box<ZSetValue>),
+    /// Hashes, sets and sorted sets are 16 bytes and sit here unboxed: their
+    /// small encodings are one allocation each (see `thinbuf`).
+    Hash(HashValue),
+    Set(SetValue),
+    ZSet(ZSetValue),
     Stream(Box<StreamValue>),
 }
 
@@ -203,6 +206,10 @@ mod tests {
     #[test]
     fn value_is_24_bytes() {
         assert_eq!(std::mem::size_of::<Value>(), 24);
+        assert_eq!(std::mem::size_of::<HashValue>(), 16);
+        assert_eq!(std::mem::size_of::<SetValue>(), 16);
+        assert_eq!(std::mem::size_of::<ZSetValue>(), 16);
+        assert_eq!(std::mem::size_of::<Option<Value>>(), 24);
     }
 
     #[test]

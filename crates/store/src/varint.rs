@@ -24,6 +24,19 @@ pub fn put_varint(out: &mut Vec<u8>, v: u64) {
     out.push(v as u8);
 }
 
+/// `v` as a varint on the stack: the bytes and how many of them are used.
+#[inline]
+pub fn varint_bytes(v: u64) -> ([u8; 10], usize) {
+    let (mut out, mut n, mut v) = ([0u8; 10], 0, v);
+    while v >= 0x80 {
+        out[n] = (v as u8 & 0x7f) | 0x80;
+        v >>= 7;
+        n += 1;
+    }
+    out[n] = v as u8;
+    (out, n + 1)
+}
+
 /// Reads the varint at `*pos` and advances `*pos` past it.
 #[inline]
 pub fn get_varint(buf: &[u8], pos: &mut usize) -> u64 {
@@ -49,6 +62,8 @@ mod tests {
             let mut b = Vec::new();
             put_varint(&mut b, v);
             assert_eq!(b.len(), varint_len(v));
+            let (arr, n) = varint_bytes(v);
+            assert_eq!(&arr[..n], &b[..]);
             let mut pos = 0;
             assert_eq!(get_varint(&b, &mut pos), v);
             assert_eq!(pos, b.len());

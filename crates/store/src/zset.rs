@@ -1,9 +1,10 @@
 //! Sorted set values in two encodings.
 //!
-//! - `listpack`: one byte buffer of `[f64 score LE][LEB128 len][member]` entries
-//!   kept sorted by (score, member), for sets of at most
+//! - `listpack`: one exactly sized byte buffer of `[score][LEB128 len][member]`
+//!   entries kept sorted by (score, member), for sets of at most
 //!   `zset-max-listpack-entries` members of at most `zset-max-listpack-value`
 //!   bytes. Every operation is a linear walk over a few kilobytes at most.
+//!   Integral scores take one to eight bytes, others nine (see [`score_bytes`]).
 //! - `skiplist` (the name Redis reports): an order-statistics tree plus a
 //!   member index. The tree is a treap whose nodes live densely in one `Vec`
 //!   (u32 child links and subtree sizes, no per-node allocation); rank, select
@@ -23,6 +24,7 @@
 
 use crate::bytes::SmallBytes;
 use crate::hash::elem_hash;
+use crate::thinbuf::ThinBuf;
 use hashbrown::HashTable;
 use shoal_util::rand::FastRng;
 use std::cmp::Ordering;
@@ -51,11 +53,48 @@ fn put_varint(out: &mut Vec<u8>, n: usize) {
     crate::varint::put_varint(out, n as u64)
 }
 
-/// Sorted `[score][len][member]` entries in one buffer.
+/// Integral scores below this magnitude are stored as integers.
+const INT_SCORE_LIMIT: f64 = (1u64 << 53) as f64;
+
+/// `score` in the listpack's score encoding (bytes, and how many are used): a LEB128 varint whose low
+/// bit tells the forms apart. An integral score `i` with `|i| < 2^53` (every
+/// such value is an exact f64, so decoding gives back the same score) is
+/// `zigzag(i) << 1`: one byte for -31..=31, two up to 4095. Anything else is
+/// the single byte `1` followed by the 8 little-endian bytes of the f64. `-0`
+/// is written as the integer 0, like Redis does in its listpacks.
+fn score_bytes(score: f64) -> ([u8; 10], usize) {
+    if score.trunc() == score && score.abs() < INT_SCORE_LIMIT {
+        let i = score as i64;
+        let zz = ((i << 1) ^ (i >> 63)) as u64;
+        crate::varint::varint_bytes(zz << 1)
+    } else {
+        let mut out = [0u8; 10];
+        out[0] = 1;
+        out[1..9].copy_from_slice(&score.to_le_bytes());
+        (out, 9)
+    }
+}
+
+/// Reads the score at `*pos` (see [`score_bytes`]) and advances past it.
+#[inline]
+fn get_score(buf: &[u8], pos: &mut usize) -> f64 {
+    let v = crate::varint::get_varint(buf, pos);
+    if v & 1 == 0 {
+        let zz = v >> 1;
+        let i = ((zz >> 1) as i64) ^ -((zz & 1) as i64);
+        i as f64
+    } else {
+        let p = *pos;
+        *pos += 8;
+        f64::from_le_bytes(buf[p..p + 8].try_into().expect("8 bytes"))
+    }
+}
+
+/// Sorted `[score][len][member]` entries in one exactly sized buffer
+/// ([`ThinBuf`]; the entry count is kept in its `aux`).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ZListpack {
-    buf: Vec<u8>,
-    count: u32,
+    buf: ThinBuf,
 }
 
 /// One decoded listpack entry: member, score, and its byte span.
@@ -67,10 +106,15 @@ struct LpEntry<'a> {
 }
 
 impl ZListpack {
+    #[inline]
+    fn count(&self) -> usize {
+        self.buf.aux() as usize
+    }
+
     fn entry_at(&self, off: usize) -> LpEntry<'_> {
-        let b = &self.buf;
-        let score = f64::from_le_bytes(b[off..off + 8].try_into().expect("8 bytes"));
-        let mut p = off + 8;
+        let b = self.buf.as_slice();
+        let mut p = off;
+        let score = get_score(b, &mut p);
         let mut len = 0usize;
         let mut shift = 0;
         loop {
@@ -98,28 +142,31 @@ impl ZListpack {
         self.iter().enumerate().find(|(_, e)| e.member == m)
     }
 
+    /// Appends the encoding of one entry to `out`.
+    fn encode(out: &mut Vec<u8>, m: &[u8], score: f64) {
+        let (s, n) = score_bytes(score);
+        out.extend_from_slice(&s[..n]);
+        put_varint(out, m.len());
+        out.extend_from_slice(m);
+    }
+
     fn insert(&mut self, m: &[u8], score: f64) {
         let score = if score == 0.0 { 0.0 } else { score };
         let pos = self
             .iter()
             .find(|e| cmp_entry(e.score, e.member, score, m) == Ordering::Greater)
             .map_or(self.buf.len(), |e| e.start);
-        let mut enc = Vec::with_capacity(m.len() + 10);
-        enc.extend_from_slice(&score.to_le_bytes());
-        put_varint(&mut enc, m.len());
-        enc.extend_from_slice(m);
+        let (s, sn) = score_bytes(score);
+        let (h, hn) = crate::varint::varint_bytes(m.len() as u64);
         // Exact growth keeps small sorted sets compact (see `Listpack::push`).
-        self.buf.reserve_exact(enc.len());
-        self.buf.splice(pos..pos, enc);
-        self.count += 1;
+        self.buf.splice_parts(pos, pos, &[&s[..sn], &h[..hn], m]);
+        self.buf.set_aux(self.buf.aux() + 1);
     }
 
-    fn remove_span(&mut self, start: usize, end: usize) {
-        self.buf.drain(start..end);
-        self.count -= 1;
-        if self.buf.capacity() > 64 && self.buf.len() * 2 < self.buf.capacity() {
-            self.buf.shrink_to_fit();
-        }
+    /// Removes the `n` entries in bytes `start..end`.
+    fn remove_span(&mut self, start: usize, end: usize, n: usize) {
+        self.buf.splice(start, end, &[]);
+        self.buf.set_aux(self.buf.aux() - n as u32);
     }
 }
 
@@ -578,11 +625,12 @@ impl<'a> Iterator for TreeIter<'a> {
 
 #[derive(Clone, Debug)]
 enum Repr {
+    /// One allocation, no box.
     Listpack(ZListpack),
-    Tree(ZTree),
+    Tree(Box<ZTree>),
 }
 
-/// A sorted set value.
+/// A sorted set value: 16 bytes, held by a `Value` without a box of its own.
 #[derive(Clone, Debug)]
 pub struct ZSetValue {
     repr: Repr,
@@ -626,7 +674,7 @@ impl ZSetValue {
     pub fn new_for(first_len: usize, lim: ZSetLimits) -> Self {
         if lim.max_listpack == 0 || first_len > lim.max_value {
             ZSetValue {
-                repr: Repr::Tree(ZTree::new()),
+                repr: Repr::Tree(Box::new(ZTree::new())),
             }
         } else {
             ZSetValue {
@@ -641,14 +689,13 @@ impl ZSetValue {
         let entries: Vec<(&[u8], f64)> = entries.into_iter().collect();
         let fits = entries.len() <= lim.max_listpack && entries.iter().all(|(m, _)| m.len() <= lim.max_value);
         if fits {
-            let mut lp = ZListpack::default();
-            for (m, s) in entries {
-                let s = if s == 0.0 { 0.0 } else { s };
-                lp.buf.extend_from_slice(&s.to_le_bytes());
-                put_varint(&mut lp.buf, m.len());
-                lp.buf.extend_from_slice(m);
-                lp.count += 1;
+            let mut enc = Vec::new();
+            for &(m, s) in &entries {
+                ZListpack::encode(&mut enc, m, if s == 0.0 { 0.0 } else { s });
             }
+            let lp = ZListpack {
+                buf: ThinBuf::from_slice(&enc, entries.len() as u32),
+            };
             ZSetValue {
                 repr: Repr::Listpack(lp),
             }
@@ -657,13 +704,15 @@ impl ZSetValue {
             for (m, s) in entries {
                 t.insert(m, s);
             }
-            ZSetValue { repr: Repr::Tree(t) }
+            ZSetValue {
+                repr: Repr::Tree(Box::new(t)),
+            }
         }
     }
 
     pub fn len(&self) -> usize {
         match &self.repr {
-            Repr::Listpack(lp) => lp.count as usize,
+            Repr::Listpack(lp) => lp.count(),
             Repr::Tree(t) => t.len(),
         }
     }
@@ -685,13 +734,12 @@ impl ZSetValue {
         matches!(self.repr, Repr::Listpack(_))
     }
 
-    /// Heap bytes owned by the value (including the boxed struct itself).
+    /// Heap bytes owned by the value (the box of the tree form included).
     pub fn heap_size(&self) -> usize {
-        std::mem::size_of::<Self>()
-            + match &self.repr {
-                Repr::Listpack(lp) => lp.buf.capacity(),
-                Repr::Tree(t) => t.heap_size(),
-            }
+        match &self.repr {
+            Repr::Listpack(lp) => lp.buf.heap_size(),
+            Repr::Tree(t) => std::mem::size_of::<ZTree>() + t.heap_size(),
+        }
     }
 
     pub fn score(&self, m: &[u8]) -> Option<f64> {
@@ -707,7 +755,7 @@ impl ZSetValue {
             for e in lp.iter() {
                 t.insert(e.member, e.score);
             }
-            self.repr = Repr::Tree(t);
+            self.repr = Repr::Tree(Box::new(t));
         }
     }
 
@@ -725,12 +773,12 @@ impl ZSetValue {
                 let (start, end, old) = (e.start, e.end, e.score);
                 let norm = if score == 0.0 { 0.0 } else { score };
                 if old.to_bits() != norm.to_bits() {
-                    lp.remove_span(start, end);
+                    lp.remove_span(start, end, 1);
                     lp.insert(m, norm);
                 }
                 return false;
             }
-            if lp.count as usize + 1 > lim.max_listpack || m.len() > lim.max_value {
+            if lp.count() + 1 > lim.max_listpack || m.len() > lim.max_value {
                 self.convert_to_tree();
             } else {
                 lp.insert(m, score);
@@ -759,7 +807,7 @@ impl ZSetValue {
         match &mut self.repr {
             Repr::Listpack(lp) => match lp.find(m).map(|(_, e)| (e.start, e.end)) {
                 Some((s, e)) => {
-                    lp.remove_span(s, e);
+                    lp.remove_span(s, e, 1);
                     true
                 }
                 None => false,
@@ -814,7 +862,7 @@ impl ZSetValue {
                         .take(k.saturating_add(1))
                         .map(|e| (e.member, e.score))
                         .collect();
-                    if k >= lp.count as usize {
+                    if k >= lp.count() {
                         v.clear();
                     }
                     ZIter(IterRepr::LpRev(v))
@@ -847,11 +895,7 @@ impl ZSetValue {
                     None
                 };
                 let to = to.unwrap_or_else(|| lp.entry_at(from).end);
-                lp.buf.drain(from..to);
-                lp.count -= (end - start) as u32;
-                if lp.buf.capacity() > 64 && lp.buf.len() * 2 < lp.buf.capacity() {
-                    lp.buf.shrink_to_fit();
-                }
+                lp.remove_span(from, to, end - start);
             }
             Repr::Tree(t) => {
                 for _ in start..end {
@@ -874,7 +918,7 @@ impl ZSetValue {
             Repr::Listpack(lp) => {
                 let e = lp.iter().nth(k).expect("k < len");
                 let (m, s, a, b) = (e.member.to_vec(), e.score, e.start, e.end);
-                lp.remove_span(a, b);
+                lp.remove_span(a, b, 1);
                 Some((m, s))
             }
             Repr::Tree(t) => {
@@ -1051,6 +1095,99 @@ mod tests {
         assert!(z.score(b"a").unwrap().is_sign_positive());
         let big = ZSetValue::from_sorted((0..200).map(|i| (&b"abc"[..], i as f64)).take(129), LIM);
         assert_eq!(big.encoding_name(), "skiplist");
+    }
+
+    #[test]
+    fn score_encoding_round_trips() {
+        let lim2 = 2f64.powi(53);
+        for s in [
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            31.0,
+            -31.0,
+            32.0,
+            -32.0,
+            49.0,
+            4095.0,
+            1e15,
+            lim2 - 1.0,
+            -(lim2 - 1.0),
+            lim2,
+            -lim2,
+            1e300,
+            -1e300,
+            0.5,
+            -2.25,
+            f64::MIN_POSITIVE,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::MAX,
+            f64::MIN,
+        ] {
+            let (arr, n) = score_bytes(s);
+            let b = &arr[..n];
+            let mut pos = 0;
+            let got = get_score(b, &mut pos);
+            assert_eq!(pos, b.len(), "{s}");
+            let want = if s == 0.0 { 0.0 } else { s };
+            assert_eq!(got.to_bits(), want.to_bits(), "{s}");
+            let integral = s.trunc() == s && s.abs() < lim2;
+            assert_eq!(b.len() == 9 && b[0] == 1, !integral, "{s}");
+        }
+        let len = |s: f64| score_bytes(s).1;
+        assert_eq!(len(0.0), 1);
+        assert_eq!(len(31.0), 1);
+        assert_eq!(len(-31.0), 1);
+        assert_eq!(len(49.0), 2);
+        assert_eq!(len(1.5), 9);
+    }
+
+    #[test]
+    fn mixed_scores_keep_order_and_size() {
+        let mut z = ZSetValue::new_for(1, LIM);
+        let scores = [
+            3.0,
+            -1.5,
+            1e20,
+            -0.0,
+            2.0,
+            f64::INFINITY,
+            7.25,
+            -100.0,
+            2.0,
+            f64::NEG_INFINITY,
+        ];
+        for (i, s) in scores.iter().enumerate() {
+            z.set(format!("m{i}").as_bytes(), *s, LIM);
+        }
+        let got: Vec<f64> = z.iter().map(|(_, s)| s).collect();
+        let mut want: Vec<f64> = scores.iter().map(|&s| if s == 0.0 { 0.0 } else { s }).collect();
+        want.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        assert_eq!(got, want);
+        assert_eq!(z.rank(b"m4"), Some((4, 2.0)));
+        assert_eq!(z.rank(b"m8"), Some((5, 2.0)));
+        z.set(b"m4", 2.5, LIM);
+        assert_eq!(z.score(b"m4"), Some(2.5));
+        let copy = z.clone();
+        assert_eq!(copy, z);
+        assert_eq!(z.remove_rank_range(0, 3), 3);
+        assert_eq!(z.len(), 7);
+        while z.pop(true).is_some() {}
+        assert!(z.is_empty());
+        assert_eq!(z.heap_size(), 0);
+        assert_eq!(z.encoding_name(), "listpack");
+        // 50 members with small integral scores, as the memory benchmark adds them:
+        // 2 bytes of score, 1 of length, 9 of member each.
+        let mut z = ZSetValue::new_for(9, LIM);
+        for j in 0..50 {
+            z.set(format!("member:{j:02}").as_bytes(), j as f64, LIM);
+        }
+        assert!(z.heap_size() <= 50 * 12, "{}", z.heap_size());
+        let sorted = ZSetValue::from_sorted(z.iter(), LIM);
+        assert_eq!(sorted, z);
+        assert_eq!(sorted.heap_size(), z.heap_size());
     }
 
     #[test]

@@ -1,14 +1,14 @@
 //! Redis's CRC-64: the Jones polynomial (0xad93d23594c935a9), reflected input
 //! and output, no final xor. It guards RDB files and DUMP payloads.
 //!
-//! `crc64(0, b"123456789") == 0xe9c6d914c4b8d9ca`. Computed slice-by-8 from
+//! `crc64(0, b"123456789") == 0xe9c6d914c4b8d9ca`. Computed slice-by-16 from
 //! tables built at compile time; [`crc64`] can be chained over pieces.
 
 /// The Jones polynomial bit-reversed, for the reflected algorithm.
 const POLY_REFLECTED: u64 = 0x95ac_9329_ac4b_c9b5;
 
-const fn make_tables() -> [[u64; 256]; 8] {
-    let mut t = [[0u64; 256]; 8];
+const fn make_tables() -> [[u64; 256]; 16] {
+    let mut t = [[0u64; 256]; 16];
     let mut i = 0;
     while i < 256 {
         let mut crc = i as u64;
@@ -25,7 +25,7 @@ const fn make_tables() -> [[u64; 256]; 8] {
         i += 1;
     }
     let mut k = 1;
-    while k < 8 {
+    while k < 16 {
         let mut i = 0;
         while i < 256 {
             let prev = t[k - 1][i];
@@ -37,23 +37,33 @@ const fn make_tables() -> [[u64; 256]; 8] {
     t
 }
 
-static TABLES: [[u64; 256]; 8] = make_tables();
+/// `TABLES[k][b]`: the CRC of byte `b` followed by `k` zero bytes.
+static TABLES: [[u64; 256]; 16] = make_tables();
 
 /// Continues the CRC-64 `crc` over `data` (start with 0).
 pub fn crc64(crc: u64, data: &[u8]) -> u64 {
     let t = &TABLES;
     let mut crc = crc;
-    let mut chunks = data.chunks_exact(8);
+    let mut chunks = data.chunks_exact(16);
     for c in &mut chunks {
-        let v = crc ^ u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
-        crc = t[7][(v & 0xff) as usize]
-            ^ t[6][((v >> 8) & 0xff) as usize]
-            ^ t[5][((v >> 16) & 0xff) as usize]
-            ^ t[4][((v >> 24) & 0xff) as usize]
-            ^ t[3][((v >> 32) & 0xff) as usize]
-            ^ t[2][((v >> 40) & 0xff) as usize]
-            ^ t[1][((v >> 48) & 0xff) as usize]
-            ^ t[0][(v >> 56) as usize];
+        let a = crc ^ u64::from_le_bytes(c[..8].try_into().unwrap());
+        let b = u64::from_le_bytes(c[8..].try_into().unwrap());
+        crc = t[15][(a & 0xff) as usize]
+            ^ t[14][((a >> 8) & 0xff) as usize]
+            ^ t[13][((a >> 16) & 0xff) as usize]
+            ^ t[12][((a >> 24) & 0xff) as usize]
+            ^ t[11][((a >> 32) & 0xff) as usize]
+            ^ t[10][((a >> 40) & 0xff) as usize]
+            ^ t[9][((a >> 48) & 0xff) as usize]
+            ^ t[8][(a >> 56) as usize]
+            ^ t[7][(b & 0xff) as usize]
+            ^ t[6][((b >> 8) & 0xff) as usize]
+            ^ t[5][((b >> 16) & 0xff) as usize]
+            ^ t[4][((b >> 24) & 0xff) as usize]
+            ^ t[3][((b >> 32) & 0xff) as usize]
+            ^ t[2][((b >> 40) & 0xff) as usize]
+            ^ t[1][((b >> 48) & 0xff) as usize]
+            ^ t[0][(b >> 56) as usize];
     }
     for &b in chunks.remainder() {
         crc = t[0][((crc ^ b as u64) & 0xff) as usize] ^ (crc >> 8);

@@ -135,12 +135,37 @@ fn bounds_in(r: Ranges, c: Cell) -> Ranges {
     )
 }
 
+/// The 64 bits Redis decodes a score as: its C cast `(uint64_t)score`, as
+/// compiled for x86-64 (cvttsd2si on the value, or on the value minus 2^63
+/// with bit 63 flipped back for values from 2^63 on). A score that no GEOADD
+/// made (negative, fractional, 2^52 and up, infinite) still decodes to some
+/// point, and GEOPOS/GEOHASH/GEODIST/FROMMEMBER report that point: negative
+/// scores wrap around (-1 is all ones), values out of range become 2^63
+/// (or 0 from 2^64 on). Rust's saturating `as u64` would differ.
+pub fn score_bits(score: f64) -> u64 {
+    const TWO63: f64 = 9_223_372_036_854_775_808.0;
+    // cvttsd2si: truncation toward zero; NaN and out-of-range give i64::MIN.
+    let cvt = |x: f64| -> i64 {
+        if x.is_nan() || !(-TWO63..TWO63).contains(&x) {
+            i64::MIN
+        } else {
+            x as i64
+        }
+    };
+    // Only values from 2^63 on take the second path (NaN takes the first).
+    if score.is_nan() || score < TWO63 {
+        cvt(score) as u64
+    } else {
+        (cvt(score - TWO63) as u64) ^ (1 << 63)
+    }
+}
+
 /// The point a score stands for (the centre of its cell), as (lon, lat).
 pub fn decode_score(score: f64) -> (f64, f64) {
     let b = bounds_in(
         WGS84,
         Cell {
-            bits: score as u64,
+            bits: score_bits(score),
             step: STEP_MAX,
         },
     );
@@ -279,6 +304,156 @@ pub fn search_cells(shape: Shape, conv: f64, lon: f64, lat: f64) -> [Option<Cell
     out
 }
 
+/// Sorts the part of `v` that ends up at positions `lo..=hi` the way Redis's
+/// `pqsort` (a Bentley-McIlroy quicksort that skips partitions outside the
+/// wanted range) does, element move for element move: Redis uses it when a
+/// GEO search with COUNT (or a SORT with BY and LIMIT) returns fewer items
+/// than it found, and the order it leaves among items that compare equal is
+/// part of the reply. Positions outside `lo..=hi` are left in an unspecified
+/// order.
+pub fn partial_qsort<T, F>(v: &mut [T], lo: usize, hi: usize, cmp: F)
+where
+    F: Fn(&T, &T) -> std::cmp::Ordering,
+{
+    if v.is_empty() || lo > hi {
+        return;
+    }
+    pqsort_part(v, 0, v.len(), lo, hi, &cmp);
+}
+
+/// The median of three positions, by the same comparisons as Redis's `med3`.
+fn med3<T, F>(v: &[T], a: usize, b: usize, c: usize, cmp: &F) -> usize
+where
+    F: Fn(&T, &T) -> std::cmp::Ordering,
+{
+    use std::cmp::Ordering::{Greater, Less};
+    if cmp(&v[a], &v[b]) == Less {
+        if cmp(&v[b], &v[c]) == Less {
+            b
+        } else if cmp(&v[a], &v[c]) == Less {
+            c
+        } else {
+            a
+        }
+    } else if cmp(&v[b], &v[c]) == Greater {
+        b
+    } else if cmp(&v[a], &v[c]) == Less {
+        a
+    } else {
+        c
+    }
+}
+
+/// Straight insertion sort of `v[base..base + n]` (adjacent swaps).
+fn insertion<T, F>(v: &mut [T], base: usize, n: usize, cmp: &F)
+where
+    F: Fn(&T, &T) -> std::cmp::Ordering,
+{
+    for m in base + 1..base + n {
+        let mut l = m;
+        while l > base && cmp(&v[l - 1], &v[l]) == std::cmp::Ordering::Greater {
+            v.swap(l, l - 1);
+            l -= 1;
+        }
+    }
+}
+
+/// Swaps the `k` items from `a` with the `k` items from `b`, pairwise.
+fn swap_runs<T>(v: &mut [T], a: usize, b: usize, k: usize) {
+    for i in 0..k {
+        v.swap(a + i, b + i);
+    }
+}
+
+fn pqsort_part<T, F>(v: &mut [T], mut base: usize, mut n: usize, lo: usize, hi: usize, cmp: &F)
+where
+    F: Fn(&T, &T) -> std::cmp::Ordering,
+{
+    use std::cmp::Ordering::{Equal, Greater, Less};
+    // Does v[start..start + len] hold any wanted position?
+    let wanted = |start: usize, len: usize| !(hi < start || lo >= start + len);
+    loop {
+        if n < 7 {
+            insertion(v, base, n, cmp);
+            return;
+        }
+        // Pivot: the middle item, the median of three for 8..=40 items, the
+        // median of three medians (ninther) above that; moved to the front.
+        let mut pm = base + n / 2;
+        if n > 7 {
+            let mut pl = base;
+            let mut pn = base + n - 1;
+            if n > 40 {
+                let d = n / 8;
+                pl = med3(v, pl, pl + d, pl + 2 * d, cmp);
+                pm = med3(v, pm - d, pm, pm + d, cmp);
+                pn = med3(v, pn - 2 * d, pn - d, pn, cmp);
+            }
+            pm = med3(v, pl, pm, pn, cmp);
+        }
+        v.swap(base, pm);
+        // Three-way partition: items equal to the pivot are parked at both
+        // ends ([base+1, pa) and (pd, end]) and swapped to the middle after.
+        let (mut pa, mut pb) = (base + 1, base + 1);
+        let (mut pc, mut pd) = (base + n - 1, base + n - 1);
+        let mut swapped = false;
+        loop {
+            while pb <= pc {
+                let c = cmp(&v[pb], &v[base]);
+                if c == Greater {
+                    break;
+                }
+                if c == Equal {
+                    swapped = true;
+                    v.swap(pa, pb);
+                    pa += 1;
+                }
+                pb += 1;
+            }
+            while pb <= pc {
+                let c = cmp(&v[pc], &v[base]);
+                if c == Less {
+                    break;
+                }
+                if c == Equal {
+                    swapped = true;
+                    v.swap(pc, pd);
+                    pd -= 1;
+                }
+                pc -= 1;
+            }
+            if pb > pc {
+                break;
+            }
+            v.swap(pb, pc);
+            swapped = true;
+            pb += 1;
+            pc -= 1;
+        }
+        if !swapped {
+            // Already partitioned without a move: finish by insertion sort.
+            insertion(v, base, n, cmp);
+            return;
+        }
+        let end = base + n;
+        let r = (pa - base).min(pb - pa);
+        swap_runs(v, base, pb - r, r);
+        let r = (pd - pc).min(end - pd - 1);
+        swap_runs(v, pb, end - r, r);
+        let left = pb - pa;
+        if left > 1 && wanted(base, left) {
+            pqsort_part(v, base, left, lo, hi, cmp);
+        }
+        let right = pd - pc;
+        if right > 1 && wanted(end - right, right) {
+            base = end - right;
+            n = right;
+            continue;
+        }
+        return;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -294,6 +469,44 @@ mod tests {
         let c = score_of(15.087269, 37.502669);
         let (lon2, lat2) = decode_score(c);
         assert_eq!(format!("{:.4}", distance(lon, lat, lon2, lat2)), "166274.1516");
+    }
+
+    #[test]
+    fn partial_qsort_sorts_the_range() {
+        // A pseudo-random permutation: the wanted range ends up sorted.
+        let mut v: Vec<u32> = (0..200u32).map(|i| (i * 7919) % 200).collect();
+        partial_qsort(&mut v, 0, 199, |a, b| a.cmp(b));
+        assert!(v.windows(2).all(|w| w[0] <= w[1]));
+        let mut v: Vec<u32> = (0..100u32).map(|i| (i * 37) % 100).collect();
+        partial_qsort(&mut v, 10, 14, |a, b| a.cmp(b));
+        assert_eq!(&v[10..15], &[10, 11, 12, 13, 14]);
+    }
+
+    #[test]
+    fn partial_qsort_ties_like_redis() {
+        // Seven items: the middle one is the pivot; the items equal to it are
+        // parked at the ends and swapped back to the middle, which reorders
+        // the equal items before it (worked through by hand from Redis's
+        // pqsort; GEOSEARCH ... COUNT on equal distances shows the same).
+        let mut v = vec![(1, 'a'), (1, 'b'), (1, 'c'), (2, 'd'), (2, 'e'), (1, 'f'), (2, 'h')];
+        partial_qsort(&mut v, 0, 2, |x, y| x.0.cmp(&y.0));
+        let got: String = v.iter().map(|x| x.1).collect();
+        assert_eq!(got, "bfcadeh");
+    }
+
+    #[test]
+    fn score_bits_like_c_casts() {
+        assert_eq!(score_bits(3479099956230698.0), 3479099956230698);
+        assert_eq!(score_bits(1.9), 1);
+        assert_eq!(score_bits(-1.0), u64::MAX);
+        assert_eq!(score_bits(-1.5), u64::MAX);
+        assert_eq!(score_bits(-0.25), 0);
+        assert_eq!(score_bits(f64::NEG_INFINITY), 1 << 63);
+        assert_eq!(score_bits(-1e300), 1 << 63);
+        assert_eq!(score_bits(9223372036854775808.0), 1 << 63);
+        assert_eq!(score_bits(1e19), 10_000_000_000_000_000_000);
+        assert_eq!(score_bits(18446744073709551616.0), 0);
+        assert_eq!(score_bits(f64::INFINITY), 0);
     }
 
     #[test]

@@ -24,10 +24,11 @@
 //! `hll-sparse-max-bytes`, or needs a value above 32, becomes dense.
 //!
 //! Corrupted bytes behave as in Redis, which reads a 0 past the end of a string
-//! (its terminator); this module does the same through [`at`]. Known deviation:
-//! when a corrupted sparse string ends in an XZERO missing its second byte, an
-//! update in Redis writes into that terminator and later reads see the byte
-//! written there; shoal keeps no bytes past the end and reads 0. Only strings
+//! (its terminator); this module does the same through [`at`], and updates
+//! keep that terminator as a real byte (see "updates" below). Known deviation:
+//! when an update of a sparse string ending in an XZERO missing its second
+//! byte overwrites the terminator, Redis keeps that byte after the command and
+//! later commands read it; shoal drops it and reads 0 again. Only strings
 //! written by SET/APPEND can get there.
 
 /// Header size in bytes.
@@ -242,9 +243,15 @@ fn push_zeros(seq: &mut Vec<u8>, len: usize) {
 
 /// Iterates the opcodes of a sparse string: (position, opcode).
 fn ops(b: &[u8]) -> impl Iterator<Item = (usize, Op)> + '_ {
+    ops_to(b, b.len())
+}
+
+/// Iterates the opcodes that start before `end`; an XZERO at `end - 1` reads
+/// its second byte from `b[end]` (0 when absent).
+fn ops_to(b: &[u8], end: usize) -> impl Iterator<Item = (usize, Op)> + '_ {
     let mut p = HDR;
     std::iter::from_fn(move || {
-        if p >= b.len() {
+        if p >= end {
             return None;
         }
         let op = op_at(b, p);
@@ -254,34 +261,59 @@ fn ops(b: &[u8]) -> impl Iterator<Item = (usize, Op)> + '_ {
     })
 }
 
-/// Raises register `index` of a sparse HLL to `count`, promoting to dense when
-/// needed. Ok(true) when a register changed.
+// ---- updates ----
+//
+// Updates work on the string with its NUL terminator appended (a "terminated"
+// buffer: the string is `b[..b.len() - 1]`), because Redis's sparse update
+// uses the byte after the string. An XZERO cut short at the end reads its
+// second byte there, and splitting such an opcode counts two bytes for it, so
+// the last byte of the new opcodes lands on the terminator: the string comes
+// out one byte short and the byte after it is no longer 0, which the next
+// update of the same command (or the conversion to dense) reads.
+
+/// Runs `f` on `b` as a terminated buffer (a 0 appended, dropped afterwards).
+fn terminated<R>(b: &mut Vec<u8>, f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+    b.push(0);
+    let r = f(b);
+    b.pop();
+    r
+}
+
+/// Raises register `index` of a sparse HLL (terminated buffer) to `count`,
+/// promoting to dense when needed. Ok(true) when a register changed. A
+/// line-by-line port of Redis's `hllSparseSet`.
 fn sparse_set(b: &mut Vec<u8>, index: usize, count: u8, max_bytes: u64) -> Result<bool, Corrupt> {
     if count > VAL_MAX_VALUE {
         return promote_and_set(b, index, count);
     }
+    let mut end = b.len() - 1;
     // Find the opcode covering `index`, and the one before it.
+    let mut p = HDR;
     let mut first = 0usize;
+    let mut span = 0usize;
     let mut prev = None;
-    let mut found = None;
-    for (p, op) in ops(b) {
-        if index < first + op.len() {
-            found = Some((p, op));
+    while p < end {
+        let op = op_at(b, p);
+        span = op.len();
+        if index < first + span {
             break;
         }
         prev = Some(p);
-        first += op.len();
+        p += op.size();
+        first += span;
     }
-    let Some((p, op)) = found else {
+    if span == 0 || p >= end {
         return Err(Corrupt);
-    };
+    }
+    let op = op_at(b, p);
+    let next = Some(p + op.size()).filter(|&n| n < end);
     match op {
         Op::Val { value, .. } if value >= count => return Ok(false),
         Op::Val { len: 1, .. } | Op::Zero { len: 1, long: false } => {
             b[p] = val(count, 1);
         }
         _ => {
-            let last = first + op.len() - 1;
+            let last = first + span - 1;
             let mut seq = Vec::with_capacity(5);
             let before = index - first;
             let after = last - index;
@@ -306,15 +338,22 @@ fn sparse_set(b: &mut Vec<u8>, index: usize, count: u8, max_bytes: u64) -> Resul
                 }
             }
             let old = op.size();
-            if seq.len() > old && (b.len() + seq.len() - old) as u64 > max_bytes {
+            if seq.len() > old && (end + seq.len() - old) as u64 > max_bytes {
                 return promote_and_set(b, index, count);
             }
-            // A truncated XZERO at the very end: Redis's length arithmetic counts
-            // both bytes, so the result comes out one byte short. Keep that.
-            let new_len = b.len() + seq.len() - old;
-            let end = (p + old).min(b.len());
-            b.splice(p..end, seq);
-            b.truncate(new_len);
+            // Room for the worst case, as Redis's sdsMakeRoomFor(3).
+            b.resize(b.len().max(end + 6), 0);
+            let new_end = end + seq.len() - old;
+            if let Some(next) = next {
+                if seq.len() != old {
+                    let dst = next + seq.len() - old;
+                    b.copy_within(next..end, dst);
+                }
+            }
+            b[new_end] = 0;
+            b[p..p + seq.len()].copy_from_slice(&seq);
+            end = new_end;
+            b.truncate(end + 1);
         }
     }
     merge_adjacent(b, prev.unwrap_or(HDR));
@@ -324,10 +363,12 @@ fn sparse_set(b: &mut Vec<u8>, index: usize, count: u8, max_bytes: u64) -> Resul
     Ok(true)
 }
 
-/// Joins adjacent VAL opcodes of equal value, scanning at most five opcodes from `p`.
+/// Joins adjacent VAL opcodes of equal value, scanning at most five opcodes
+/// from `p` (terminated buffer).
 fn merge_adjacent(b: &mut Vec<u8>, mut p: usize) {
+    let mut end = b.len() - 1;
     let mut budget = 5;
-    while p < b.len() && budget > 0 {
+    while p < end && budget > 0 {
         budget -= 1;
         match op_at(b, p) {
             Op::Zero { long, .. } => {
@@ -335,11 +376,14 @@ fn merge_adjacent(b: &mut Vec<u8>, mut p: usize) {
                 continue;
             }
             Op::Val { value, len } => {
-                if p + 1 < b.len() {
+                if p + 1 < end {
                     if let Op::Val { value: v2, len: l2 } = op_at(b, p + 1) {
                         if v2 == value && len + l2 <= VAL_MAX_LEN {
                             b[p + 1] = val(value, len + l2);
+                            // The terminator moves down too, then is reset.
                             b.remove(p);
+                            end -= 1;
+                            b[end] = 0;
                             continue;
                         }
                     }
@@ -351,7 +395,7 @@ fn merge_adjacent(b: &mut Vec<u8>, mut p: usize) {
 }
 
 fn promote_and_set(b: &mut Vec<u8>, index: usize, count: u8) -> Result<bool, Corrupt> {
-    to_dense(b)?;
+    to_dense_t(b)?;
     dense_set(b, index, count);
     Ok(true)
 }
@@ -359,14 +403,19 @@ fn promote_and_set(b: &mut Vec<u8>, index: usize, count: u8) -> Result<bool, Cor
 /// Converts a sparse HLL to dense in place (header and cache kept). No-op when
 /// already dense.
 pub fn to_dense(b: &mut Vec<u8>) -> Result<(), Corrupt> {
+    terminated(b, to_dense_t)
+}
+
+/// [`to_dense`] of a terminated buffer.
+fn to_dense_t(b: &mut Vec<u8>) -> Result<(), Corrupt> {
     if b[4] == DENSE {
         return Ok(());
     }
-    let mut dense = vec![0u8; DENSE_SIZE];
+    let mut dense = vec![0u8; DENSE_SIZE + 1];
     dense[..HDR].copy_from_slice(&b[..HDR]);
     dense[4] = DENSE;
     let mut idx = 0usize;
-    for (_, op) in ops(b) {
+    for (_, op) in ops_to(b, b.len() - 1) {
         match op {
             Op::Zero { len, .. } => idx += len,
             Op::Val { value, len } => {
@@ -389,12 +438,33 @@ pub fn to_dense(b: &mut Vec<u8>) -> Result<(), Corrupt> {
 
 /// Adds one element. Ok(true) when a register changed (the caller invalidates the cache).
 pub fn add(b: &mut Vec<u8>, elem: &[u8], sparse_max_bytes: u64) -> Result<bool, Corrupt> {
-    let (index, count) = position(elem);
-    set_register(b, index, count, sparse_max_bytes)
+    add_all(b, [elem], sparse_max_bytes)
+}
+
+/// Adds elements in order (PFADD), stopping at the first corrupt spot (the
+/// registers set before it stay set). Ok(true) when a register changed.
+pub fn add_all<'a>(
+    b: &mut Vec<u8>,
+    elems: impl IntoIterator<Item = &'a [u8]>,
+    sparse_max_bytes: u64,
+) -> Result<bool, Corrupt> {
+    terminated(b, |b| {
+        let mut changed = false;
+        for elem in elems {
+            let (index, count) = position(elem);
+            changed |= set_register_t(b, index, count, sparse_max_bytes)?;
+        }
+        Ok(changed)
+    })
 }
 
 /// Raises register `index` to `count` in either encoding.
 pub fn set_register(b: &mut Vec<u8>, index: usize, count: u8, sparse_max_bytes: u64) -> Result<bool, Corrupt> {
+    terminated(b, |b| set_register_t(b, index, count, sparse_max_bytes))
+}
+
+/// [`set_register`] of a terminated buffer.
+fn set_register_t(b: &mut Vec<u8>, index: usize, count: u8, sparse_max_bytes: u64) -> Result<bool, Corrupt> {
     if b[4] == DENSE {
         Ok(dense_set(b, index, count))
     } else {
@@ -438,17 +508,19 @@ pub fn merge_into(max: &mut [u8], b: &[u8]) -> Result<(), Corrupt> {
 /// when `dense`, then every non-zero register raised in index order, and the
 /// cache invalidated.
 pub fn store_merged(dest: &mut Vec<u8>, max: &[u8], dense: bool, sparse_max_bytes: u64) -> Result<(), Corrupt> {
-    if dense {
-        to_dense(dest)?;
-    }
-    for (i, &m) in max.iter().enumerate() {
-        if m != 0 {
-            // Redis ignores a failure here; the value stays as far as it got.
-            let _ = set_register(dest, i, m, sparse_max_bytes);
+    terminated(dest, |dest| {
+        if dense {
+            to_dense_t(dest)?;
         }
-    }
-    invalidate(dest);
-    Ok(())
+        for (i, &m) in max.iter().enumerate() {
+            if m != 0 {
+                // Redis ignores a failure here; the value stays as far as it got.
+                let _ = set_register_t(dest, i, m, sparse_max_bytes);
+            }
+        }
+        invalidate(dest);
+        Ok(())
+    })
 }
 
 /// Histogram of register values of an HLL string.
@@ -789,5 +861,21 @@ mod tests {
         assert_eq!(merge_into(&mut vec![0; REGISTERS], &past_end), Err(Corrupt));
         assert_eq!(count(&past_end), Err(Corrupt));
         assert!(self_test().is_ok());
+    }
+
+    #[test]
+    fn truncated_xzero_writes_into_the_terminator() {
+        // A sparse HLL ending in an XZERO without its second byte: Redis reads
+        // the NUL terminator there, and splitting it leaves the last new byte
+        // on the terminator, which the next element of the same PFADD reads.
+        let mut b = b"HYLL\x01".to_vec();
+        b.resize(HDR, 0);
+        b.push(0x7f);
+        let elems: [&[u8]; 3] = [b"2", b"10", b"14"];
+        assert!(add_all(&mut b, elems, 3000).unwrap());
+        let mut want = b"HYLL\x01".to_vec();
+        want.resize(HDR - 1, 0);
+        want.extend_from_slice(b"\x80F\x01\x80v\x07\x8c@\xb8\x80B");
+        assert_eq!(b, want);
     }
 }

@@ -261,7 +261,7 @@ pub fn bitop(ctx: &mut Ctx, args: &[&[u8]]) {
     let len = result.len();
     if len == 0 {
         if let Some(old) = ctx.db().remove(dest) {
-            dispose(ctx.srv, old.value);
+            dispose(ctx.srv, old.into_value());
             ctx.notify(class::GENERIC, "del", dest);
         }
     } else {

@@ -5,7 +5,8 @@
 //! geohashes (see `shoal_util::geo`). GEOADD is ZADD with computed scores.
 //! Searches visit the centre cell and its eight neighbours at a precision
 //! picked from the search size, keep the members inside the shape, and answer
-//! in visiting order unless ASC/DESC (or a COUNT without ANY) sorts by distance.
+//! in visiting order unless ASC/DESC (or a COUNT without ANY) sorts by distance
+//! (equal distances end up in Redis's order: see `sort_hits`).
 //! Coordinates are printed like Redis's "human" long doubles (`%.17Lf` with
 //! trailing zeros removed); distances with four decimals.
 
@@ -17,6 +18,7 @@ use shoal_store::zset::{cmp_entry, ZSetLimits, ZSetValue};
 use shoal_store::Value;
 use shoal_util::geo::{self, Shape};
 use shoal_util::num::parse_f64;
+use std::cmp::Ordering;
 
 const BAD_MEMBER: &str = "ERR could not decode requested zset member";
 
@@ -40,7 +42,7 @@ fn zset<'a>(ctx: &'a mut Ctx, key: &[u8], write: bool) -> Result<Option<&'a ZSet
     match found {
         None => Ok(None),
         Some(e) => match &e.value {
-            Value::ZSet(z) => Ok(Some(&**z)),
+            Value::ZSet(z) => Ok(Some(z)),
             _ => {
                 ctx.client.out.error(err::WRONGTYPE);
                 Err(())
@@ -307,6 +309,44 @@ fn collect(z: &ZSetValue, shape: Shape, conv: f64, lon: f64, lat: f64, limit: us
     hits
 }
 
+/// Redis's `sort_gp_asc`: by distance only, so equal distances compare equal.
+fn by_distance(a: &Hit, b: &Hit) -> Ordering {
+    if a.dist > b.dist {
+        Ordering::Greater
+    } else if a.dist == b.dist {
+        Ordering::Equal
+    } else {
+        Ordering::Less
+    }
+}
+
+/// Sorts the hits as Redis 7.0 does, including the order it leaves among
+/// equal distances: when every hit is returned it calls glibc's `qsort`,
+/// which is a stable merge sort for arrays this size (equal distances keep
+/// their visiting order, for DESC too); when COUNT cuts the result short it
+/// calls its own partial quicksort (`pqsort`) for the first COUNT positions,
+/// which is not stable, and [`geo::partial_qsort`] repeats its moves.
+fn sort_hits(hits: &mut [Hit], order: Order, count: usize) {
+    let desc = match order {
+        Order::None => return,
+        Order::Asc => false,
+        Order::Desc => true,
+    };
+    let cmp = |a: &Hit, b: &Hit| {
+        let o = by_distance(a, b);
+        if desc {
+            o.reverse()
+        } else {
+            o
+        }
+    };
+    if count == 0 || count >= hits.len() {
+        hits.sort_by(cmp);
+    } else {
+        geo::partial_qsort(hits, 0, count - 1, cmp);
+    }
+}
+
 fn search(ctx: &mut Ctx, args: &[&[u8]], mode: Mode) {
     let src_idx = if mode == Mode::SearchStore { 2 } else { 1 };
     let write = matches!(
@@ -494,14 +534,14 @@ fn search(ctx: &mut Ctx, args: &[&[u8]], mode: Mode) {
     }
     let db = ctx.client.db;
     let z = match ctx.srv.keyspace.dbs[db].peek(args[src_idx], i64::MIN).map(|e| &e.value) {
-        Some(Value::ZSet(z)) => Some(&**z),
+        Some(Value::ZSet(z)) => Some(z),
         _ => None,
     };
     let (Some(z), Some(center), Some((shape, conv))) = (z, center, shape) else {
         match store {
             Some((dst, _)) => {
                 if let Some(old) = ctx.srv.keyspace.dbs[db].remove(dst) {
-                    dispose(ctx.srv, old.value);
+                    dispose(ctx.srv, old.into_value());
                     ctx.notify(class::GENERIC, "del", dst);
                 }
                 ctx.out().int(0);
@@ -524,11 +564,7 @@ fn search(ctx: &mut Ctx, args: &[&[u8]], mode: Mode) {
         order = Order::Asc;
     }
     let mut hits = collect(z, shape, conv, lon, lat, if any { count } else { 0 });
-    match order {
-        Order::Asc => hits.sort_by(|a, b| a.dist.total_cmp(&b.dist)),
-        Order::Desc => hits.sort_by(|a, b| b.dist.total_cmp(&a.dist)),
-        Order::None => {}
-    }
+    sort_hits(&mut hits, order, count);
     if count != 0 && hits.len() > count {
         hits.truncate(count);
     }
@@ -571,10 +607,10 @@ fn search(ctx: &mut Ctx, args: &[&[u8]], mode: Mode) {
                 let _ = lookup_write(ctx.srv, db, dst);
             }
             let old = if n == 0 {
-                ctx.srv.keyspace.dbs[db].remove(dst).map(|e| e.value)
+                ctx.srv.keyspace.dbs[db].remove(dst).map(|e| e.into_value())
             } else {
                 let v = ZSetValue::from_sorted(entries, lim);
-                ctx.srv.keyspace.dbs[db].set(dst, Value::ZSet(Box::new(v)), false)
+                ctx.srv.keyspace.dbs[db].set(dst, Value::ZSet(v), false)
             };
             let had = old.is_some();
             if let Some(old) = old {

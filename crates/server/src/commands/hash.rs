@@ -60,7 +60,7 @@ fn hash_or_create<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Option<&'a mut HashValue>
         Err(()) => return None,
         Ok(Some(_)) => {}
         Ok(None) => {
-            ctx.srv.keyspace.dbs[db].set(key, Value::Hash(Box::default()), false);
+            ctx.srv.keyspace.dbs[db].set(key, Value::Hash(Default::default()), false);
             ctx.notify(class::NEW, "new", key);
         }
     }
@@ -96,6 +96,8 @@ fn hset_generic(ctx: &mut Ctx, args: &[&[u8]], name: &str) -> bool {
     for pair in args[2..].chunks(2) {
         added += h.insert(pair[0], pair[1], lim) as i64;
     }
+    // Redis counts every field written, new or not.
+    ctx.changed((args.len() as u64 - 2) / 2);
     if name == "hset" {
         ctx.out().int(added);
     } else {
@@ -120,6 +122,7 @@ pub fn hsetnx(ctx: &mut Ctx, args: &[&[u8]]) {
         Ok(Some(h)) if h.contains(args[2]) => {
             // Nothing changed: nothing to propagate (as Redis).
             ctx.propagate_nothing();
+            ctx.changed(0);
             ctx.out().int(0);
             return;
         }
@@ -182,6 +185,7 @@ pub fn hdel(ctx: &mut Ctx, args: &[&[u8]]) {
         // Nothing changed: nothing to propagate (as Redis).
         ctx.propagate_nothing();
     }
+    ctx.changed(deleted as u64);
     ctx.out().int(deleted);
 }
 
@@ -419,7 +423,7 @@ fn read_hash_split<'a>(
         return Ok((None, rng));
     }
     let h = match keyspace.dbs[db].peek(key, i64::MIN).map(|e| &e.value) {
-        Some(Value::Hash(h)) => Some(&**h),
+        Some(Value::Hash(h)) => Some(h),
         _ => None,
     };
     Ok((h, rng))

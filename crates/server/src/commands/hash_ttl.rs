@@ -68,7 +68,7 @@ pub fn purge_key(srv: &mut Server, db: usize, key: &[u8]) {
 fn fields_expired(srv: &mut Server, db: usize, key: &[u8], fields: Vec<Vec<u8>>, empty: bool) {
     if empty {
         if let Some(old) = srv.keyspace.dbs[db].remove(key) {
-            super::dispose(srv, old.value);
+            super::dispose(srv, old.into_value());
         }
     }
     crate::tracking::key_deleted(srv, key);
@@ -97,7 +97,7 @@ pub fn active_expire_fields(srv: &mut Server, now: i64, deadline: std::time::Ins
             for x in out.drain(..) {
                 let empty = x.deleted.is_some();
                 if let Some(e) = x.deleted {
-                    super::dispose(srv, e.value);
+                    super::dispose(srv, e.into_value());
                 }
                 fields_expired(srv, db, &x.key, x.fields, false);
                 if empty {
@@ -261,7 +261,7 @@ fn expire_generic(ctx: &mut Ctx, args: &[&[u8]], seconds: bool, absolute: bool, 
     }
     if empty {
         if let Some(old) = ctx.db().remove(key) {
-            super::dispose(ctx.srv, old.value);
+            super::dispose(ctx.srv, old.into_value());
         }
     }
     if set.is_empty() && deleted.is_empty() {

@@ -79,14 +79,8 @@ pub fn pfadd(ctx: &mut Ctx, args: &[&[u8]]) {
         Err(bad) => return ctx.client.out.error(bad.text()),
     };
     let res = edit(e, |buf| {
-        let mut updated = created;
-        for elem in &args[2..] {
-            match hll::add(buf, elem, max_bytes) {
-                Ok(changed) => updated |= changed,
-                // Registers set before the corrupt spot stay set, as in Redis.
-                Err(hll::Corrupt) => return Err(hll::Corrupt),
-            }
-        }
+        // Registers set before a corrupt spot stay set, as in Redis.
+        let updated = created | hll::add_all(buf, args[2..].iter().copied(), max_bytes)?;
         if updated {
             hll::invalidate(buf);
         }
@@ -227,7 +221,7 @@ pub fn pfdebug(ctx: &mut Ctx, args: &[&[u8]]) {
         if bytes[4] != hll::SPARSE {
             return out.error("ERR HLL encoding is not sparse");
         }
-        out.simple(&hll::decode_sparse(&bytes));
+        out.bulk(hll::decode_sparse(&bytes).as_bytes());
     } else if eq_ic(sub, "encoding") {
         let bytes = e.value.str_bytes().expect("checked string");
         out.simple(if bytes[4] == hll::DENSE { "dense" } else { "sparse" });

@@ -288,7 +288,13 @@ pub fn command_getkeys(ctx: &mut Ctx, args: &[&[u8]]) {
         ctx.out().error("ERR Invalid number of arguments specified for command");
         return;
     }
-    let positions = spec.all_key_positions(cmd).unwrap_or_default();
+    let mut positions = spec.all_key_positions(cmd).unwrap_or_default();
+    if spec.name == "pfmerge" && cmd.len() < 3 {
+        // Redis 7.0's key specs for PFMERGE want at least one source key
+        // (their range ends before it starts otherwise) and the command has
+        // no other way to find keys.
+        positions.clear();
+    }
     if positions.is_empty() {
         ctx.out().error("ERR Invalid arguments specified for command");
         return;

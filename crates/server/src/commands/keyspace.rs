@@ -5,6 +5,7 @@
 use super::{dispose, eq_ic, err, help_reply, int_arg, lookup_read, lookup_write, parse_int, Ctx};
 use crate::notify::class;
 use shoal_store::db::FLAG_RAW;
+use shoal_store::entry::FLAG_UNSHARED;
 use shoal_store::NO_EXPIRE;
 
 fn delete_keys(ctx: &mut Ctx, args: &[&[u8]]) {
@@ -25,6 +26,7 @@ fn delete_keys(ctx: &mut Ctx, args: &[&[u8]]) {
         // Nothing deleted: nothing to propagate (as Redis).
         ctx.propagate_nothing();
     }
+    ctx.changed(removed as u64);
     ctx.out().int(removed);
 }
 
@@ -84,8 +86,7 @@ fn rename_generic(ctx: &mut Ctx, args: &[&[u8]], nx: bool) {
             ctx.srv.lazyfree.free(old);
         }
     }
-    let entry = *entry;
-    let value = entry.value;
+    let value = entry.into_value();
     let d = &mut ctx.srv.keyspace.dbs[db];
     d.insert_entry(dst, value, expire);
     if let Some(e) = d.get_mut(dst, i64::MIN) {
@@ -150,7 +151,11 @@ pub fn copy(ctx: &mut Ctx, args: &[&[u8]]) {
         ctx.out().int(0);
         return;
     };
-    let (value, expire, flags) = (e.value.clone(), e.expire_at(), e.flags);
+    let (value, expire, mut flags) = (e.value.clone(), e.expire_at(), e.flags);
+    if matches!(value, shoal_store::Value::Int(_)) {
+        // Redis's dupStringObject makes a new integer object, never a shared one.
+        flags |= FLAG_UNSHARED;
+    }
     if lookup_write(ctx.srv, dst_db, dst).is_some() {
         if !replace {
             ctx.propagate_nothing();
@@ -158,7 +163,7 @@ pub fn copy(ctx: &mut Ctx, args: &[&[u8]]) {
             return;
         }
         if let Some(old) = ctx.srv.keyspace.dbs[dst_db].remove(dst) {
-            dispose(ctx.srv, old.value);
+            dispose(ctx.srv, old.into_value());
         }
     }
     let d = &mut ctx.srv.keyspace.dbs[dst_db];
@@ -306,8 +311,10 @@ pub fn flushdb(ctx: &mut Ctx, args: &[&[u8]]) {
     if !flush_mode_ok(ctx, args) {
         return;
     }
+    let removed = ctx.db().len();
     let old = ctx.db().take_all();
     ctx.srv.lazyfree.free(old);
+    ctx.changed(removed as u64);
     ctx.out().ok();
 }
 
@@ -315,8 +322,15 @@ pub fn flushall(ctx: &mut Ctx, args: &[&[u8]]) {
     if !flush_mode_ok(ctx, args) {
         return;
     }
+    let removed = ctx.srv.keyspace.total_keys();
     let old = ctx.srv.keyspace.take_all();
     ctx.srv.lazyfree.free(old);
+    ctx.changed(removed as u64);
+    // As Redis: with save points configured, the now empty data set is saved
+    // right away (the dirty counter restarts at 0).
+    if !ctx.srv.config.save.is_empty() && super::persistence::save_now(ctx.srv) {
+        ctx.changed(0);
+    }
     ctx.out().ok();
 }
 
@@ -391,6 +405,7 @@ fn expire_generic(ctx: &mut Ctx, args: &[&[u8]], unit_ms: bool, absolute: bool, 
     let db = ctx.client.db;
     let Some(e) = lookup_write(ctx.srv, db, args[1]) else {
         ctx.propagate_nothing();
+        ctx.changed(0);
         ctx.out().int(0);
         return;
     };
@@ -409,13 +424,14 @@ fn expire_generic(ctx: &mut Ctx, args: &[&[u8]], unit_ms: bool, absolute: bool, 
     };
     if !allowed {
         ctx.propagate_nothing();
+        ctx.changed(0);
         ctx.out().int(0);
         return;
     }
     if already_expired(ctx, at) {
         // Already in the past: the key is deleted now.
         if let Some(old) = ctx.db().remove(args[1]) {
-            dispose(ctx.srv, old.value);
+            dispose(ctx.srv, old.into_value());
         }
         let lazy = ctx.srv.config.lazyfree_lazy_expire;
         propagate_del(ctx, args[1], lazy);
@@ -482,6 +498,7 @@ pub fn persist(ctx: &mut Ctx, args: &[&[u8]]) {
     } else {
         ctx.propagate_nothing();
     }
+    ctx.changed(had as u64);
     ctx.out().int(had as i64);
 }
 
@@ -552,12 +569,14 @@ pub fn object_idletime(ctx: &mut Ctx, args: &[&[u8]]) {
 }
 
 pub fn object_refcount(ctx: &mut Ctx, args: &[&[u8]]) {
-    let Some(value) = object_entry(ctx, args[2]).map(|e| e.value.clone()) else {
+    let Some(shared) = object_entry(ctx, args[2]).map(|e| {
+        // Redis shares the integer objects 0..9999 (unless COPY made one of
+        // its own); their refcount reads as INT_MAX.
+        matches!(e.value, shoal_store::Value::Int(n) if (0..10000).contains(&n)) && e.flags & FLAG_UNSHARED == 0
+    }) else {
         ctx.out().null();
         return;
     };
-    // Redis shares the integer objects 0..9999; their refcount reads as INT_MAX.
-    let shared = matches!(value, shoal_store::Value::Int(n) if (0..10000).contains(&n));
     ctx.out().int(if shared { i32::MAX as i64 } else { 1 });
 }
 
@@ -631,7 +650,7 @@ pub fn move_(ctx: &mut Ctx, args: &[&[u8]]) {
     let entry = ctx.srv.keyspace.dbs[src_db].remove(args[1]).expect("checked above");
     let (expire, flags) = (entry.expire_at(), entry.flags);
     let d = &mut ctx.srv.keyspace.dbs[dst_db];
-    d.insert_entry(args[1], entry.value, expire);
+    d.insert_entry(args[1], entry.into_value(), expire);
     if let Some(e) = d.get_mut(args[1], i64::MIN) {
         e.flags = flags;
     }

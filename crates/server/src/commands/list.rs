@@ -71,8 +71,10 @@ fn push(ctx: &mut Ctx, key: &[u8], items: &[&[u8]], front: bool, only_existing: 
             }
             ctx.srv.keyspace.dbs[db].set(key, Value::List(Box::default()), false);
             ctx.notify(class::NEW, "new", key);
-            match list_mut(ctx, key) {
-                Ok(Some(l)) => l,
+            // Not looked up again: that would count an access to the new
+            // key (an LFU counter of 6 instead of Redis's 5).
+            match ctx.srv.keyspace.dbs[db].get_mut(key, i64::MIN).map(|e| &mut e.value) {
+                Some(Value::List(l)) => l,
                 _ => unreachable!("just created"),
             }
         }
@@ -93,6 +95,7 @@ fn push_cmd(ctx: &mut Ctx, args: &[&[u8]], front: bool, only_existing: bool) {
             // LPUSHX/RPUSHX on no list changed nothing: nothing to propagate.
             ctx.propagate_nothing();
         }
+        ctx.changed(if n == 0 { 0 } else { args.len() as u64 - 2 });
         ctx.out().int(n as i64);
         if n > 0 {
             ctx.notify(class::LIST, if front { "lpush" } else { "rpush" }, args[1]);
@@ -149,6 +152,7 @@ fn pop_cmd(ctx: &mut Ctx, args: &[&[u8]], front: bool) {
         Err(()) => {}
         Ok(None) => {
             ctx.propagate_nothing();
+            ctx.changed(0);
             if count.is_some() {
                 ctx.out().null_array()
             } else {
@@ -159,6 +163,7 @@ fn pop_cmd(ctx: &mut Ctx, args: &[&[u8]], front: bool) {
             if items.is_empty() {
                 ctx.propagate_nothing();
             }
+            ctx.changed(items.len() as u64);
             let out = ctx.out();
             if count.is_some() {
                 out.array(items.len());

@@ -78,6 +78,14 @@ impl Ctx<'_> {
     pub fn propagate(&mut self, argv: Vec<Vec<u8>>) {
         self.client.effects.get_or_insert_with(Vec::new).push(argv);
     }
+    /// Reports how many changes this write made, for the save-point dirty
+    /// counter (`rdb_changes_since_last_save`, `save <secs> <changes>`) as
+    /// Redis counts them: SADD of 3 new members is 3, MSET of 2 keys 2, a
+    /// no-op 0. A successful write command that reports nothing counts 1.
+    #[inline]
+    pub fn changed(&mut self, n: u64) {
+        self.client.changes = Some(n);
+    }
     /// Declares that this command changed nothing: it is not propagated.
     pub fn propagate_nothing(&mut self) {
         self.client.effects = Some(Vec::new());
@@ -286,7 +294,35 @@ impl CommandSpec {
             "zunionstore" | "zinterstore" | "zdiffstore" => numkeys_at(2, vec![1], false),
             "eval" | "evalsha" | "eval_ro" | "evalsha_ro" | "fcall" | "fcall_ro" => numkeys_at(2, vec![], true),
             "xread" | "xreadgroup" => {
-                let at = args.iter().position(|a| eq_ic(a, "streams"))?;
+                // Redis 7.0's key spec: the STREAMS keyword, searched from
+                // argument 1 (XREADGROUP: 4) up to the second-to-last one, then
+                // half of the arguments after it, rounded down, even when keys
+                // and IDs do not pair up.
+                let from = if self.name == "xread" { 1 } else { 4 };
+                let by_spec = (from..args.len().saturating_sub(1))
+                    .find(|&i| eq_ic(args[i], "streams"))
+                    .map(|at| (at + 1, (args.len() - at - 1) / 2))
+                    .filter(|&(_, n)| n > 0);
+                if let Some((first, n)) = by_spec {
+                    return Some((first..first + n).collect());
+                }
+                // The spec failed: Redis falls back to xreadGetKeys, which
+                // parses the options and wants keys and IDs in pairs.
+                let mut i = 1;
+                let at = loop {
+                    let a = args.get(i)?;
+                    if eq_ic(a, "block") || eq_ic(a, "count") {
+                        i += 2;
+                    } else if eq_ic(a, "group") {
+                        i += 3;
+                    } else if eq_ic(a, "noack") {
+                        i += 1;
+                    } else if eq_ic(a, "streams") {
+                        break i;
+                    } else {
+                        return None;
+                    }
+                };
                 let rest = args.len() - at - 1;
                 if rest == 0 || !rest.is_multiple_of(2) {
                     return None;

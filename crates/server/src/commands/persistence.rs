@@ -184,6 +184,61 @@ pub fn restore(ctx: &mut Ctx, args: &[&[u8]]) {
     ctx.out().ok();
 }
 
+/// Redis's `REDIS_AUTOSYNC_BYTES`: with `rdb-save-incremental-fsync` (RDB
+/// saves) or `aof-rewrite-incremental-fsync` (AOF rewrites) on, the file being
+/// written is fdatasync'ed every 4 MB, so the kernel never piles up a big
+/// dirty backlog for one final fsync (and the disk's latency for everyone
+/// else) to pay at once.
+pub const AUTOSYNC_BYTES: u64 = 4 << 20;
+
+/// A file being written that fdatasyncs itself every `every` bytes (0: never).
+pub struct AutoSync {
+    file: std::fs::File,
+    every: u64,
+    unsynced: u64,
+    /// fdatasync calls made so far.
+    pub syncs: u64,
+}
+
+impl AutoSync {
+    pub fn new(file: std::fs::File, incremental_fsync: bool) -> AutoSync {
+        AutoSync::every(file, if incremental_fsync { AUTOSYNC_BYTES } else { 0 })
+    }
+
+    pub fn every(file: std::fs::File, every: u64) -> AutoSync {
+        AutoSync {
+            file,
+            every,
+            unsynced: 0,
+            syncs: 0,
+        }
+    }
+
+    /// The final fsync of the whole file.
+    pub fn sync_all(&self) -> std::io::Result<()> {
+        self.file.sync_all()
+    }
+}
+
+impl Write for AutoSync {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.file.write(buf)?;
+        if self.every > 0 {
+            self.unsynced += n as u64;
+            if self.unsynced >= self.every {
+                self.file.sync_data()?;
+                self.syncs += 1;
+                self.unsynced = 0;
+            }
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+}
+
 /// Writes every database to `path` through a temp file in the same directory
 /// and a rename, so a crash never leaves a half-written dump behind.
 pub fn save_to(srv: &Server, path: &str) -> Result<u64, String> {
@@ -217,6 +272,7 @@ pub fn save_to(srv: &Server, path: &str) -> Result<u64, String> {
             .unwrap_or_default();
         format!("Failed opening the temp RDB file {tmp} (in server root dir {cwd}) for saving: {e}")
     })?;
+    let file = AutoSync::new(file, srv.config.rdb_save_incremental_fsync);
     let mut w = std::io::BufWriter::with_capacity(1 << 16, file);
     let functions = srv.scripts.functions.codes();
     let written = shoal_persist::rdb::write_rdb_with_functions(&mut w, &srv.keyspace.dbs, &functions, &meta, &opts)
@@ -244,19 +300,29 @@ pub fn save_to(srv: &Server, path: &str) -> Result<u64, String> {
 
 /// SAVE
 pub fn save(ctx: &mut Ctx, _args: &[&[u8]]) {
-    let path = ctx.srv.config.dbfilename.clone();
-    match save_to(ctx.srv, &path) {
+    if save_now(ctx.srv) {
+        ctx.out().ok();
+    } else {
+        ctx.out().error("ERR");
+    }
+}
+
+/// A foreground save to `dbfilename` (SAVE, FLUSHALL with save points):
+/// on success the dirty counter restarts at 0. False after logging why not.
+pub fn save_now(srv: &mut Server) -> bool {
+    let path = srv.config.dbfilename.clone();
+    match save_to(srv, &path) {
         Ok(_) => {
             notice!("DB saved on disk");
-            ctx.srv.last_save_unix = unix_ms() / 1000;
-            ctx.srv.last_bgsave_ok = true;
-            ctx.srv.dirty = 0;
-            ctx.srv.rdb_saves += 1;
-            ctx.out().ok();
+            srv.last_save_unix = unix_ms() / 1000;
+            srv.last_bgsave_ok = true;
+            srv.dirty = 0;
+            srv.rdb_saves += 1;
+            true
         }
         Err(e) => {
             warning!("{e}");
-            ctx.out().error("ERR");
+            false
         }
     }
 }

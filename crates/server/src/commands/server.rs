@@ -914,6 +914,10 @@ pub fn debug(ctx: &mut Ctx, args: &[&[u8]]) {
             Ok(()) => ctx.out().ok(),
             Err(e) => ctx.out().error(e),
         },
+        ("loadaof", 2) => {
+            crate::aof::debug_loadaof(ctx.srv);
+            ctx.out().ok();
+        }
         ("sleep", 3) => {
             let secs = strtod(args[2]);
             if secs > 0.0 && secs.is_finite() {
@@ -968,7 +972,7 @@ fn debug_object(ctx: &mut Ctx, key: &[u8]) {
     let idle = clock.wrapping_sub(lru) & 0xFF_FFFF;
     let line = format!(
         "Value at:{:p} refcount:{refcount} encoding:{encoding} serializedlength:{serialized} lru:{lru} lru_seconds_idle:{idle}",
-        e as *const shoal_store::Entry
+        (e as *const shoal_store::Entry).cast::<u8>()
     );
     ctx.out().simple(&line);
 }
@@ -1038,6 +1042,8 @@ fn debug_help(ctx: &mut Ctx) {
             "    unit tests to simulate Redis errors.",
             "LOG <message>",
             "    Write <message> to the server log.",
+            "LOADAOF",
+            "    Flush the AOF buffers on disk and reload the AOF in memory.",
             "OBJECT <key>",
             "    Show low level info about `key` and associated value.",
             "POPULATE <count> [<prefix>] [<size>]",

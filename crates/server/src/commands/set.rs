@@ -78,7 +78,7 @@ pub fn sadd(ctx: &mut Ctx, args: &[&[u8]]) {
         return;
     };
     if !exists {
-        ctx.srv.keyspace.dbs[db].set(args[1], Value::Set(Box::default()), false);
+        ctx.srv.keyspace.dbs[db].set(args[1], Value::Set(Default::default()), false);
         ctx.notify(class::NEW, "new", args[1]);
     }
     let lim = limits(ctx.srv);
@@ -93,6 +93,7 @@ pub fn sadd(ctx: &mut Ctx, args: &[&[u8]]) {
     } else {
         ctx.notify(class::SET, "sadd", args[1]);
     }
+    ctx.changed(added as u64);
     ctx.out().int(added);
 }
 
@@ -119,6 +120,7 @@ pub fn srem(ctx: &mut Ctx, args: &[&[u8]]) {
         // Nothing changed: nothing to propagate (as Redis).
         ctx.propagate_nothing();
     }
+    ctx.changed(removed as u64);
     ctx.out().int(removed);
 }
 
@@ -227,7 +229,7 @@ pub fn spop(ctx: &mut Ctx, args: &[&[u8]]) {
         Some(n) if n as usize >= s.len() => {
             reply_members(out, Some(s));
             if let Some(old) = keyspace.dbs[db].remove(key) {
-                dispose(ctx.srv, old.value);
+                dispose(ctx.srv, old.into_value());
             }
             super::keyspace::propagate_del(ctx, key, false);
             ctx.notify(class::GENERIC, "del", key);
@@ -309,17 +311,21 @@ pub fn srandmember(ctx: &mut Ctx, args: &[&[u8]]) {
 pub fn smove(ctx: &mut Ctx, args: &[&[u8]]) {
     let db = ctx.client.db;
     let (src, dst, m) = (args[1], args[2], args[3]);
-    let Ok(src_exists) = check_write(ctx.srv, db, src, &mut ctx.client.out) else {
-        return;
-    };
-    if !src_exists {
+    // As Redis's smoveCommand: both keys are looked up (and so lazily
+    // expired) before anything is checked; a missing source then replies 0
+    // whatever the destination holds, and only then are the types checked.
+    let src_type = lookup_write(ctx.srv, db, src).map(|e| matches!(e.value, Value::Set(_)));
+    let dst_type = lookup_write(ctx.srv, db, dst).map(|e| matches!(e.value, Value::Set(_)));
+    let Some(src_is_set) = src_type else {
         ctx.propagate_nothing();
         ctx.out().int(0);
         return;
-    }
-    let Ok(dst_exists) = check_write(ctx.srv, db, dst, &mut ctx.client.out) else {
-        return;
     };
+    if !src_is_set || dst_type == Some(false) {
+        ctx.out().error(err::WRONGTYPE);
+        return;
+    }
+    let dst_exists = dst_type.is_some();
     // Moving nothing (or onto itself) changes nothing: nothing to propagate.
     if src == dst {
         let hit = peek_set(ctx.srv, db, src).is_some_and(|s| s.contains(m));
@@ -335,7 +341,7 @@ pub fn smove(ctx: &mut Ctx, args: &[&[u8]]) {
     ctx.notify(class::SET, "srem", src);
     drop_if_empty(ctx, src);
     if !dst_exists {
-        ctx.srv.keyspace.dbs[db].set(dst, Value::Set(Box::default()), false);
+        ctx.srv.keyspace.dbs[db].set(dst, Value::Set(Default::default()), false);
         ctx.notify(class::NEW, "new", dst);
     }
     let lim = limits(ctx.srv);
@@ -426,9 +432,9 @@ fn combine_store(ctx: &mut Ctx, dst: &[u8], keys: &[&[u8]], op: Op) {
         let _ = lookup_write(ctx.srv, db, dst);
     }
     let old = if n == 0 {
-        ctx.srv.keyspace.dbs[db].remove(dst).map(|e| e.value)
+        ctx.srv.keyspace.dbs[db].remove(dst).map(|e| e.into_value())
     } else {
-        ctx.srv.keyspace.dbs[db].set(dst, Value::Set(Box::new(result)), false)
+        ctx.srv.keyspace.dbs[db].set(dst, Value::Set(result), false)
     };
     let created = old.is_none();
     // Redis deletes the destination before replying when SINTERSTORE meets a

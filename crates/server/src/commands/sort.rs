@@ -7,19 +7,23 @@
 //! reads a hash field instead of a string; `#` alone is the element itself. A
 //! BY pattern without `*` (conventionally `nosort`) skips sorting: lists and
 //! sorted sets then keep their native order (reversed by DESC) and LIMIT picks
-//! the range directly; a set sorted that way for STORE is sorted ALPHA instead
-//! so the stored result is deterministic.
+//! the range directly; a set sorted that way for STORE (or from a script) is
+//! sorted ALPHA instead so the result is deterministic.
 //!
 //! Numeric sorting parses the weights like `strtod` must consume them fully;
 //! equal weights fall back to comparing the elements as binary strings.
-//! ALPHA compares bytes up to the first NUL (`strcoll` in the C locale), and
-//! a missing BY weight sorts first. Like Redis 7.0, SORT leaves a sorted set
+//! ALPHA compares bytes up to the first NUL (`strcoll` in the C locale), or
+//! whole binary strings with STORE (Redis's `compareStringObjects`), and a
+//! missing BY weight sorts first. With BY and a LIMIT that leaves items out,
+//! Redis uses its partial quicksort (not stable), which we repeat move for
+//! move so ties come out in the same order. Like Redis 7.0, SORT leaves a sorted set
 //! it reads in the skiplist (tree) encoding.
 
 use super::{dispose, eq_ic, err, lookup_read, lookup_write, parse_int, Ctx};
 use crate::notify::class;
 use shoal_store::list::{ListValue, NodeLimit};
 use shoal_store::Value;
+use shoal_util::geo::partial_qsort;
 use shoal_util::num::parse_f64_loose;
 use std::cmp::Ordering;
 
@@ -160,7 +164,10 @@ fn sort_generic(ctx: &mut Ctx, args: &[&[u8]], ro: bool) {
         }
     }
     let value = ctx.srv.keyspace.dbs[db].peek(key, i64::MIN).map(|e| &e.value);
-    if dontsort && store.is_some() && matches!(value, Some(Value::Set(_))) {
+    // A set read without sorting is sorted ALPHA when stored or inside a
+    // script, so the result does not depend on the set's layout.
+    let in_script = ctx.srv.scripts.running.is_some();
+    if dontsort && (store.is_some() || in_script) && matches!(value, Some(Value::Set(_))) {
         dontsort = false;
         alpha = true;
         sortby = None;
@@ -252,7 +259,8 @@ fn sort_generic(ctx: &mut Ctx, args: &[&[u8]], ro: bool) {
             return;
         }
         let by = sortby.is_some();
-        items.sort_by(|a, b| {
+        let binary = store.is_some();
+        let cmp = |a: &Item, b: &Item| {
             let o = if !alpha {
                 match a.score.partial_cmp(&b.score) {
                     Some(Ordering::Equal) | None => a.elem.cmp(&b.elem),
@@ -263,8 +271,11 @@ fn sort_generic(ctx: &mut Ctx, args: &[&[u8]], ro: bool) {
                     (None, None) => Ordering::Equal,
                     (None, Some(_)) => Ordering::Less,
                     (Some(_), None) => Ordering::Greater,
+                    (Some(x), Some(y)) if binary => x.cmp(y),
                     (Some(x), Some(y)) => until_nul(x).cmp(until_nul(y)),
                 }
+            } else if binary {
+                a.elem.cmp(&b.elem)
             } else {
                 until_nul(&a.elem).cmp(until_nul(&b.elem))
             };
@@ -273,7 +284,16 @@ fn sort_generic(ctx: &mut Ctx, args: &[&[u8]], ro: bool) {
             } else {
                 o
             }
-        });
+        };
+        if by && (start != 0 || end != items.len() as i64 - 1) {
+            // Redis sorts with its partial quicksort here, which is not
+            // stable: ties come out in that algorithm's order.
+            if start >= 0 && start <= end {
+                partial_qsort(&mut items, start as usize, end as usize, cmp);
+            }
+        } else {
+            items.sort_by(cmp);
+        }
     }
     let picked: Vec<Vec<u8>> = if start <= end {
         items[start as usize..=end as usize]
@@ -311,7 +331,7 @@ fn sort_generic(ctx: &mut Ctx, args: &[&[u8]], ro: bool) {
                 let _ = lookup_write(ctx.srv, db, dst);
             }
             let old = if n == 0 {
-                ctx.srv.keyspace.dbs[db].remove(dst).map(|e| e.value)
+                ctx.srv.keyspace.dbs[db].remove(dst).map(|e| e.into_value())
             } else {
                 let limit = NodeLimit(ctx.srv.config.list_max_listpack_size as i64);
                 let mut l = ListValue::new();

@@ -167,11 +167,16 @@ fn unknown_or_arity(out: &mut Reply, sub: &[u8], parent: &str) {
     ));
 }
 
+/// An argument as Redis formats it with `%s`: up to its first NUL byte.
+fn cstr(a: &[u8]) -> std::borrow::Cow<'_, str> {
+    String::from_utf8_lossy(crate::dispatch::until_nul(a))
+}
+
 fn nogroup(out: &mut Reply, key: &[u8], group: &[u8], suffix: &str) {
     out.error(&format!(
         "NOGROUP No such key '{}' or consumer group '{}'{suffix}",
-        String::from_utf8_lossy(key),
-        String::from_utf8_lossy(group)
+        cstr(key),
+        cstr(group)
     ));
 }
 
@@ -720,7 +725,6 @@ struct ReadArgs<'a> {
 }
 
 fn parse_read<'a>(ctx: &mut Ctx, args: &[&'a [u8]], with_group: bool) -> Option<ReadArgs<'a>> {
-    let name = if with_group { "xreadgroup" } else { "xread" };
     let mut r = ReadArgs {
         count: 0,
         block: None,
@@ -753,10 +757,20 @@ fn parse_read<'a>(ctx: &mut Ctx, args: &[&'a [u8]], with_group: bool) -> Option<
         } else if eq_ic(a, "streams") && more >= 1 {
             streams_at = Some(i + 1);
             break;
-        } else if eq_ic(a, "group") && more >= 2 && with_group {
+        } else if eq_ic(a, "group") && more >= 2 {
+            if !with_group {
+                ctx.out()
+                    .error("ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead.");
+                return None;
+            }
             r.group = Some((args[i + 1], args[i + 2]));
             i += 3;
-        } else if eq_ic(a, "noack") && with_group {
+        } else if eq_ic(a, "noack") {
+            if !with_group {
+                ctx.out()
+                    .error("ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead.");
+                return None;
+            }
             r.noack = true;
             i += 1;
         } else {
@@ -770,10 +784,9 @@ fn parse_read<'a>(ctx: &mut Ctx, args: &[&'a [u8]], with_group: bool) -> Option<
     };
     let rest = &args[start..];
     if rest.len() & 1 == 1 {
-        ctx.out().error(&format!(
-            "ERR Unbalanced {} list of streams: for each stream key an ID or '$' must be specified.",
-            name.to_ascii_uppercase()
-        ));
+        // Redis says XREAD for XREADGROUP too.
+        ctx.out()
+            .error("ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.");
         return None;
     }
     if with_group && r.group.is_none() {
@@ -803,12 +816,20 @@ fn parse_read_id(out: &mut Reply, a: &[u8], with_group: bool) -> Option<ReadId> 
         }
         Some(ReadId::New)
     } else {
-        strict_id(out, a).map(ReadId::Id)
+        // Redis marks `>` with the maximum ID: an explicit one means `>` too.
+        strict_id(out, a).map(|id| {
+            if with_group && id == StreamId::MAX {
+                ReadId::New
+            } else {
+                ReadId::Id(id)
+            }
+        })
     }
 }
 
 fn block_deadline(ctx: &Ctx, block: Option<i64>) -> Option<Option<i64>> {
-    block.map(|ms| if ms == 0 { None } else { Some(ctx.now() + ms) })
+    // Redis's deadline overflows past the end of time: it never comes.
+    block.map(|ms| if ms == 0 { None } else { ctx.now().checked_add(ms) })
 }
 
 /// Starts a map (RESP3) or array (RESP2) of per-stream results.
@@ -969,41 +990,31 @@ pub fn xreadgroup(ctx: &mut Ctx, args: &[&[u8]]) {
         }
     }
     let now = ctx.srv.now_ms;
-    // Which streams have something to say.
-    let mut any = false;
-    let mut served: Vec<bool> = Vec::with_capacity(r.keys.len());
-    for (k, rid) in r.keys.iter().zip(&r.ids) {
-        let Some(Value::Stream(s)) = ctx.srv.keyspace.dbs[db].peek(k, now).map(|e| &e.value) else {
-            unreachable!("checked above")
-        };
-        let g = &s.groups[group];
-        let has = match rid {
-            ReadId::New => s.log.last_live_id().is_some_and(|l| l > g.last_id),
-            _ => true,
-        };
-        any |= has;
-        served.push(has);
-    }
     ctx.propagate_nothing();
-    if !any {
-        if let Some(deadline) = block_deadline(ctx, r.block) {
-            let keys = r.keys.clone();
-            super::block_client(ctx, &keys, deadline);
-            return;
-        }
-    }
     let propagating = ctx.propagating();
     let mut effects: Vec<Vec<Vec<u8>>> = Vec::new();
-    let nserved = served.iter().filter(|&&b| b).count();
-    if nserved == 0 {
-        ctx.client.out.null_array();
-        return;
-    }
-    open_results(&mut ctx.client.out, nserved);
-    for ((k, rid), ok) in r.keys.iter().zip(&r.ids).zip(&served) {
-        if !ok {
+    // Redis serves the streams one after another, deciding for each whether it
+    // has something to say only when it gets to it: a later `>` for the same
+    // key sees what an earlier one delivered. The reply's length is known at
+    // the end (Redis defers it), so the results are written first and the
+    // header put in front of them.
+    let mark = ctx.client.out.len();
+    let mut nserved = 0;
+    for (k, rid) in r.keys.iter().zip(&r.ids) {
+        let has = {
+            let Some(Value::Stream(s)) = ctx.srv.keyspace.dbs[db].peek(k, now).map(|e| &e.value) else {
+                unreachable!("checked above")
+            };
+            let g = &s.groups[group];
+            match rid {
+                ReadId::New => s.log.last_live_id().is_some_and(|l| l > g.last_id),
+                _ => true,
+            }
+        };
+        if !has {
             continue;
         }
+        nserved += 1;
         let created = {
             let Some(Value::Stream(s)) = ctx.srv.keyspace.dbs[db].get_mut(k, i64::MIN).map(|e| &mut e.value) else {
                 unreachable!("checked above")
@@ -1076,12 +1087,16 @@ pub fn xreadgroup(ctx: &mut Ctx, args: &[&[u8]]) {
                     .unwrap_or_default();
                 out.array(ids.len());
                 for id in ids {
-                    if let Some(n) = g.pel.get_mut(&id) {
-                        n.delivery_time = now;
-                        n.delivery_count += 1;
-                    }
                     match log.range(id, id, 1, false).pop() {
-                        Some((id, f)) => reply_entry(out, id, &f),
+                        Some((id, f)) => {
+                            // Only an entry still in the stream counts as
+                            // delivered again.
+                            if let Some(n) = g.pel.get_mut(&id) {
+                                n.delivery_time = now;
+                                n.delivery_count += 1;
+                            }
+                            reply_entry(out, id, &f)
+                        }
                         None => {
                             out.array(2);
                             reply_id(out, id);
@@ -1093,6 +1108,18 @@ pub fn xreadgroup(ctx: &mut Ctx, args: &[&[u8]]) {
             ReadId::Last => unreachable!("rejected by the parser"),
         }
     }
+    if nserved == 0 {
+        if let Some(deadline) = block_deadline(ctx, r.block) {
+            let keys = r.keys.clone();
+            super::block_client(ctx, &keys, deadline);
+            return;
+        }
+        ctx.client.out.null_array();
+        return;
+    }
+    let results = ctx.client.out.buf.split_off(mark);
+    open_results(&mut ctx.client.out, nserved);
+    ctx.client.out.buf.extend_from_slice(&results);
     for argv in effects {
         ctx.propagate(argv);
     }
@@ -1143,6 +1170,11 @@ pub fn xgroup_create(ctx: &mut Ctx, args: &[&[u8]]) {
         ctx.out().error(ERR_NOKEY_GROUP);
         return;
     }
+    // Repeated options parse, but Redis takes at most 8 arguments.
+    if args.len() > 8 {
+        unknown_or_arity(ctx.out(), args[1], "XGROUP");
+        return;
+    }
     let id = if args[4] == b"$" {
         last
     } else {
@@ -1184,8 +1216,8 @@ fn xgroup_target<'a>(ctx: &'a mut Ctx, key: &[u8], group: &[u8]) -> Option<&'a m
             if !s.groups.contains_key(group) {
                 out.error(&format!(
                     "NOGROUP No such consumer group '{}' for key name '{}'",
-                    String::from_utf8_lossy(group),
-                    String::from_utf8_lossy(key)
+                    cstr(group),
+                    cstr(key)
                 ));
                 return None;
             }
@@ -1195,18 +1227,28 @@ fn xgroup_target<'a>(ctx: &'a mut Ctx, key: &[u8], group: &[u8]) -> Option<&'a m
 }
 
 pub fn xgroup_setid(ctx: &mut Ctx, args: &[&[u8]]) {
+    // As Redis: every ENTRIESREAD pair parses first, then the key and group
+    // are checked, then the argument count.
     let mut entries_read = ENTRIES_READ_INVALID;
-    if args.len() == 7 && eq_ic(args[5], "entriesread") {
-        let Some(n) = entries_read_arg(ctx, args[6]) else {
+    let mut i = 5;
+    while i < args.len() {
+        if eq_ic(args[i], "entriesread") && i + 1 < args.len() {
+            let Some(n) = entries_read_arg(ctx, args[i + 1]) else {
+                return;
+            };
+            entries_read = n;
+            i += 2;
+        } else {
+            unknown_or_arity(ctx.out(), args[1], "XGROUP");
             return;
-        };
-        entries_read = n;
-    } else if args.len() != 5 {
-        unknown_or_arity(ctx.out(), args[1], "XGROUP");
-        return;
+        }
     }
     let (key, group) = (args[2], args[3]);
     if xgroup_target(ctx, key, group).is_none() {
+        return;
+    }
+    if args.len() != 5 && args.len() != 7 {
+        unknown_or_arity(ctx.out(), args[1], "XGROUP");
         return;
     }
     let db = ctx.client.db;
@@ -1342,27 +1384,32 @@ pub fn xpending(ctx: &mut Ctx, args: &[&[u8]]) {
     let mut min_idle: Option<i64> = None;
     let mut range = None;
     let mut consumer: Option<&[u8]> = None;
-    if args.len() > 3 {
+    // Redis checks the argument count, then IDLE, then COUNT, then the IDs.
+    if args.len() != 3 && !(6..=9).contains(&args.len()) {
+        ctx.out().error(err::SYNTAX);
+        return;
+    }
+    if args.len() >= 6 {
         let mut i = 3;
-        if eq_ic(args[i], "idle") && args.len() > i + 1 {
+        if eq_ic(args[i], "idle") {
             let Some(n) = super::int_arg(ctx, args[i + 1]) else {
                 return;
             };
+            if args.len() < 8 {
+                ctx.out().error(err::SYNTAX);
+                return;
+            }
             min_idle = Some(n.max(0));
             i += 2;
         }
-        if args.len() < i + 3 || args.len() > 9 {
-            ctx.out().error(err::SYNTAX);
+        let Some(count) = super::int_arg(ctx, args[i + 2]) else {
             return;
-        }
+        };
         let out = &mut ctx.client.out;
         let Ok(start) = range_bound(out, args[i], true) else {
             return;
         };
         let Ok(end) = range_bound(out, args[i + 1], false) else {
-            return;
-        };
-        let Some(count) = super::int_arg(ctx, args[i + 2]) else {
             return;
         };
         if args.len() > i + 3 {
@@ -1563,10 +1610,8 @@ fn xclaim_run(ctx: &mut Ctx, args: &[&[u8]]) {
             };
             lastid = Some(id);
         } else {
-            ctx.out().error(&format!(
-                "ERR Unrecognized XCLAIM option '{}'",
-                String::from_utf8_lossy(a)
-            ));
+            ctx.out()
+                .error(&format!("ERR Unrecognized XCLAIM option '{}'", cstr(a)));
             return;
         }
         i += 1;
@@ -1631,6 +1676,10 @@ fn xclaim_run(ctx: &mut Ctx, args: &[&[u8]]) {
             continue;
         }
         g.deliver(id, consumer, delivery_time, false);
+        // TIME / IDLE set the entry's delivery time; the consumer was seen now.
+        if let Some(c) = g.consumers.get_mut(consumer) {
+            c.seen_time = now;
+        }
         let n = g.pel.get_mut(&id).expect("present");
         match retry {
             Some(r) if r >= 0 => n.delivery_count = r as u64,
@@ -1664,6 +1713,14 @@ fn xclaim_run(ctx: &mut Ctx, args: &[&[u8]]) {
 /// dropped from the pending list because it was deleted.
 fn xautoclaim_run(ctx: &mut Ctx, args: &[&[u8]]) {
     let (key, group, consumer) = (args[1], args[2], args[3]);
+    // Redis looks the key up (expiring it) before it parses the arguments; a
+    // wrong type, a missing key or group are reported after them.
+    let db = ctx.client.db;
+    let found = match lookup_read(ctx.srv, db, key).map(|e| &e.value) {
+        None => Some(false),
+        Some(Value::Stream(s)) => Some(s.groups.contains_key(group)),
+        Some(_) => None,
+    };
     let Some(min_idle) = super::parse_int(args[4]) else {
         ctx.out().error("ERR Invalid min-idle-time argument for XAUTOCLAIM");
         return;
@@ -1678,7 +1735,8 @@ fn xautoclaim_run(ctx: &mut Ctx, args: &[&[u8]]) {
     while i < args.len() {
         if eq_ic(args[i], "count") && i + 1 < args.len() {
             let n = super::parse_int(args[i + 1]).unwrap_or(0);
-            if !(1..=i64::MAX / 10).contains(&n) {
+            // LONG_MAX / max(sizeof(streamID), attempts factor 10)
+            if !(1..=i64::MAX / 16).contains(&n) {
                 ctx.out().error("ERR COUNT must be > 0");
                 return;
             }
@@ -1694,16 +1752,24 @@ fn xautoclaim_run(ctx: &mut Ctx, args: &[&[u8]]) {
     }
     let now = ctx.now();
     let propagating = ctx.propagating();
-    let db = ctx.client.db;
     let out = &mut ctx.client.out;
-    let s = match write_stream(ctx.srv, db, key, out) {
-        Err(()) => return,
-        Ok(s) => s,
-    };
-    let Some(s) = s.filter(|s| s.groups.contains_key(group)) else {
-        nogroup(out, key, group, "");
+    let Some(found) = found else {
+        out.error(err::WRONGTYPE);
         return;
     };
+    let s = match ctx.srv.keyspace.dbs[db].get_mut(key, i64::MIN).map(|e| &mut e.value) {
+        Some(Value::Stream(s)) if found => &mut **s,
+        _ => {
+            nogroup(out, key, group, "");
+            return;
+        }
+    };
+    // Redis allocates COUNT stream IDs (16 bytes each) up front; beyond the
+    // 47-bit address space of x86-64 the allocation fails.
+    if count > (1 << 43) {
+        out.error("ERR Insufficient memory, failed allocating transient memory, COUNT too high.");
+        return;
+    }
     let StreamValue { log, groups } = &mut *s;
     let g = groups.get_mut(group).expect("checked");
     let mut effects: Vec<Vec<Vec<u8>>> = Vec::new();
@@ -1808,24 +1874,7 @@ fn tree_nodes(s: &StreamLog) -> i64 {
 }
 
 pub fn xinfo_stream(ctx: &mut Ctx, args: &[&[u8]]) {
-    let mut full = false;
-    let mut count: usize = 10;
-    if args.len() > 3 {
-        if !eq_ic(args[3], "full") {
-            unknown_or_arity(ctx.out(), args[1], "XINFO");
-            return;
-        }
-        full = true;
-        if args.len() == 6 && eq_ic(args[4], "count") {
-            let Some(n) = super::int_arg(ctx, args[5]) else {
-                return;
-            };
-            count = if n <= 0 { 0 } else { n as usize };
-        } else if args.len() != 4 {
-            unknown_or_arity(ctx.out(), args[1], "XINFO");
-            return;
-        }
-    }
+    // Redis looks the key up before it parses FULL [COUNT n].
     let db = ctx.client.db;
     let now = ctx.now();
     let out = &mut ctx.client.out;
@@ -1837,6 +1886,26 @@ pub fn xinfo_stream(ctx: &mut Ctx, args: &[&[u8]]) {
         }
         Ok(Some(s)) => s,
     };
+    let mut full = false;
+    let mut count: usize = 10;
+    if args.len() > 3 {
+        if !eq_ic(args[3], "full") {
+            unknown_or_arity(out, args[1], "XINFO");
+            return;
+        }
+        full = true;
+        if args.len() == 6 && eq_ic(args[4], "count") {
+            let Some(n) = super::parse_int(args[5]) else {
+                out.error(err::NOT_INT);
+                return;
+            };
+            // 0 is everything; a negative count is the default 10.
+            count = if n < 0 { 10 } else { n as usize };
+        } else if args.len() != 4 {
+            unknown_or_arity(out, args[1], "XINFO");
+            return;
+        }
+    }
     let log = &s.log;
     out.map(if full { 9 } else { 10 });
     out.bulk(b"length");
@@ -1966,8 +2035,8 @@ pub fn xinfo_consumers(ctx: &mut Ctx, args: &[&[u8]]) {
     let Some(g) = s.groups.get(args[3]) else {
         out.error(&format!(
             "NOGROUP No such consumer group '{}' for key name '{}'",
-            String::from_utf8_lossy(args[3]),
-            String::from_utf8_lossy(args[2])
+            cstr(args[3]),
+            cstr(args[2])
         ));
         return;
     };

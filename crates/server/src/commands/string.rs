@@ -196,6 +196,7 @@ pub fn set(ctx: &mut Ctx, args: &[&[u8]]) {
             ctx.out().null();
         }
         ctx.propagate_nothing();
+        ctx.changed(0);
         return;
     }
     store_set(ctx, key, Value::from_bytes(args[2]), ttl);
@@ -236,6 +237,7 @@ pub fn setnx(ctx: &mut Ctx, args: &[&[u8]]) {
     let db = ctx.client.db;
     if lookup_write(ctx.srv, db, args[1]).is_some() {
         ctx.propagate_nothing();
+        ctx.changed(0);
         ctx.out().int(0);
         return;
     }
@@ -287,6 +289,7 @@ pub fn getex(ctx: &mut Ctx, args: &[&[u8]]) {
     let db = ctx.client.db;
     let Some(e) = lookup_read(ctx.srv, db, args[1]) else {
         ctx.propagate_nothing();
+        ctx.changed(0);
         ctx.out().null();
         return;
     };
@@ -306,19 +309,22 @@ pub fn getex(ctx: &mut Ctx, args: &[&[u8]]) {
     // with lazyfree-lazy-expire), a TTL set is `PEXPIREAT key <ms>`, PERSIST
     // is PERSIST when there was a TTL to remove; nothing else changes data.
     ctx.propagate_nothing();
+    ctx.changed(0);
     // Redis replies before changing the TTL (its events follow the reply).
     ctx.out().bulk(&bytes);
     match ttl {
         Some(Ttl::At(at)) if already_expired(ctx, at) => {
             if let Some(old) = ctx.db().remove(args[1]) {
-                dispose(ctx.srv, old.value);
+                dispose(ctx.srv, old.into_value());
             }
             let lazy = ctx.srv.config.lazyfree_lazy_expire;
             propagate_del(ctx, args[1], lazy);
             ctx.notify(class::GENERIC, "del", args[1]);
+            ctx.changed(1);
         }
         Some(Ttl::At(at)) => {
             ctx.db().set_expire(args[1], at);
+            ctx.changed(1);
             if ctx.propagating() {
                 ctx.propagate(vec![b"PEXPIREAT".to_vec(), args[1].to_vec(), int_bytes(at)]);
             }
@@ -328,6 +334,7 @@ pub fn getex(ctx: &mut Ctx, args: &[&[u8]]) {
             let had = lookup_write(ctx.srv, db, args[1]).is_some_and(|e| e.has_expire());
             if had {
                 ctx.db().set_expire(args[1], NO_EXPIRE);
+                ctx.changed(1);
                 if ctx.propagating() {
                     ctx.propagate(vec![b"PERSIST".to_vec(), args[1].to_vec()]);
                 }
@@ -342,6 +349,7 @@ pub fn getdel(ctx: &mut Ctx, args: &[&[u8]]) {
     let db = ctx.client.db;
     let Some(e) = lookup_read(ctx.srv, db, args[1]) else {
         ctx.propagate_nothing();
+        ctx.changed(0);
         ctx.out().null();
         return;
     };
@@ -354,7 +362,7 @@ pub fn getdel(ctx: &mut Ctx, args: &[&[u8]]) {
     let lazy = ctx.srv.config.lazyfree_lazy_user_del;
     propagate_del(ctx, args[1], lazy);
     reply_string(ctx, Some(&old.value));
-    dispose(ctx.srv, old.value);
+    dispose(ctx.srv, old.into_value());
     ctx.notify(class::GENERIC, "del", args[1]);
 }
 
@@ -395,6 +403,7 @@ pub fn mset(ctx: &mut Ctx, args: &[&[u8]]) {
     for pair in args[1..].chunks(2) {
         store_set(ctx, pair[0], Value::from_bytes(pair[1]), Ttl::Clear);
     }
+    ctx.changed((args.len() / 2) as u64);
     ctx.out().ok();
 }
 
@@ -406,12 +415,14 @@ pub fn msetnx(ctx: &mut Ctx, args: &[&[u8]]) {
     let db = ctx.client.db;
     if args[1..].chunks(2).any(|p| lookup_write(ctx.srv, db, p[0]).is_some()) {
         ctx.propagate_nothing();
+        ctx.changed(0);
         ctx.out().int(0);
         return;
     }
     for pair in args[1..].chunks(2) {
         store_set(ctx, pair[0], Value::from_bytes(pair[1]), Ttl::Clear);
     }
+    ctx.changed((args.len() / 2) as u64);
     ctx.out().int(1);
 }
 
@@ -528,6 +539,7 @@ pub fn setrange(ctx: &mut Ctx, args: &[&[u8]]) {
     if value.is_empty() {
         // Nothing written: nothing to propagate (as Redis).
         ctx.propagate_nothing();
+        ctx.changed(0);
         ctx.out().int(current_len.unwrap_or(0) as i64);
         return;
     }

@@ -81,7 +81,7 @@ fn drop_if_empty(ctx: &mut Ctx, key: &[u8]) {
     let db = ctx.client.db;
     if peek(ctx.srv, db, key).is_some_and(|z| z.is_empty()) {
         if let Some(old) = ctx.srv.keyspace.dbs[db].remove(key) {
-            dispose(ctx.srv, old.value);
+            dispose(ctx.srv, old.into_value());
             ctx.notify(class::GENERIC, "del", key);
         }
     }
@@ -97,9 +97,9 @@ pub(crate) fn store(ctx: &mut Ctx, dst: &[u8], z: ZSetValue) -> (usize, bool) {
         let _ = lookup_write(ctx.srv, db, dst);
     }
     let old = if n == 0 {
-        ctx.srv.keyspace.dbs[db].remove(dst).map(|e| e.value)
+        ctx.srv.keyspace.dbs[db].remove(dst).map(|e| e.into_value())
     } else {
-        ctx.srv.keyspace.dbs[db].set(dst, Value::ZSet(Box::new(z)), false)
+        ctx.srv.keyspace.dbs[db].set(dst, Value::ZSet(z), false)
     };
     let had = old.is_some();
     match old {
@@ -140,7 +140,7 @@ fn reply_pairs<'a>(out: &mut Reply, items: impl ExactSizeIterator<Item = (&'a [u
 // ZADD / ZINCRBY
 // ---------------------------------------------------------------------------
 
-#[derive(Default)]
+#[derive(Clone, Copy, Default)]
 struct AddFlags {
     nx: bool,
     xx: bool,
@@ -150,41 +150,20 @@ struct AddFlags {
     incr: bool,
 }
 
-fn zadd_generic(ctx: &mut Ctx, key: &[u8], f: AddFlags, pairs: &[&[u8]]) {
-    let mut scores = Vec::with_capacity(pairs.len() / 2);
-    for p in pairs.chunks(2) {
-        match parse_f64(p[0]) {
-            Some(s) => scores.push(s),
-            None => {
-                ctx.out().error(err::NOT_FLOAT);
-                return;
-            }
-        }
-    }
-    let db = ctx.client.db;
-    let Ok(exists) = check(ctx.srv, db, key, &mut ctx.client.out, true) else {
-        return;
-    };
-    let lim = limits(ctx.srv);
-    if !exists {
-        if f.xx {
-            ctx.propagate_nothing();
-            if f.incr {
-                ctx.out().null();
-            } else {
-                ctx.out().int(0);
-            }
-            return;
-        }
-        let z = ZSetValue::new_for(pairs[1].len(), lim);
-        ctx.srv.keyspace.dbs[db].set(key, Value::ZSet(Box::new(z)), false);
-        ctx.notify(class::NEW, "new", key);
-    }
-    let z = peek_mut(ctx.srv, db, key).expect("zset exists");
-    let (mut added, mut updated) = (0i64, 0i64);
-    let mut incr_result = None;
-    let mut nan = false;
-    for (p, &score) in pairs.chunks(2).zip(&scores) {
+/// What ZADD's pairs did to a sorted set.
+#[derive(Default)]
+struct AddOutcome {
+    added: i64,
+    updated: i64,
+    /// The member's new score (INCR), if it was set.
+    incr_result: Option<f64>,
+    /// INCR produced NaN: stopped there.
+    nan: bool,
+}
+
+fn apply_pairs(z: &mut ZSetValue, f: AddFlags, pairs: &[&[u8]], scores: &[f64], lim: ZSetLimits) -> AddOutcome {
+    let mut o = AddOutcome::default();
+    for (p, &score) in pairs.chunks(2).zip(scores) {
         let m = p[1];
         match z.score(m) {
             Some(cur) => {
@@ -193,7 +172,7 @@ fn zadd_generic(ctx: &mut Ctx, key: &[u8], f: AddFlags, pairs: &[&[u8]]) {
                 }
                 let new = if f.incr { cur + score } else { score };
                 if new.is_nan() {
-                    nan = true;
+                    o.nan = true;
                     break;
                 }
                 if (f.gt && new <= cur) || (f.lt && new >= cur) {
@@ -201,25 +180,86 @@ fn zadd_generic(ctx: &mut Ctx, key: &[u8], f: AddFlags, pairs: &[&[u8]]) {
                 }
                 if new != cur {
                     z.set(m, new, lim);
-                    updated += 1;
+                    o.updated += 1;
                 }
-                incr_result = Some(new);
+                o.incr_result = Some(new);
             }
             None => {
                 if f.xx {
                     continue;
                 }
                 z.set(m, score, lim);
-                added += 1;
-                incr_result = Some(score);
+                o.added += 1;
+                o.incr_result = Some(score);
             }
         }
     }
-    drop_if_empty(ctx, key);
+    o
+}
+
+fn zadd_generic(ctx: &mut Ctx, key: &[u8], f: AddFlags, pairs: &[&[u8]]) {
+    // Scores are all checked before anything changes; a few fit on the stack.
+    let n = pairs.len() / 2;
+    let mut small = [0f64; 8];
+    let mut big = Vec::new();
+    let scores: &mut [f64] = if n <= small.len() {
+        &mut small[..n]
+    } else {
+        big.resize(n, 0.0);
+        &mut big
+    };
+    for (s, p) in scores.iter_mut().zip(pairs.chunks(2)) {
+        match parse_f64(p[0]) {
+            Some(v) => *s = v,
+            None => {
+                ctx.out().error(err::NOT_FLOAT);
+                return;
+            }
+        }
+    }
+    let db = ctx.client.db;
+    let lim = limits(ctx.srv);
+    // The usual case, an existing sorted set, takes one lookup.
+    let outcome = match lookup_write(ctx.srv, db, key) {
+        Some(e) => match &mut e.value {
+            Value::ZSet(z) => apply_pairs(z, f, pairs, scores, lim),
+            _ => {
+                ctx.client.out.error(err::WRONGTYPE);
+                return;
+            }
+        },
+        None => {
+            if f.xx {
+                ctx.propagate_nothing();
+                ctx.changed(0);
+                if f.incr {
+                    ctx.out().null();
+                } else {
+                    ctx.out().int(0);
+                }
+                return;
+            }
+            let z = ZSetValue::new_for(pairs[1].len(), lim);
+            ctx.srv.keyspace.dbs[db].set(key, Value::ZSet(z), false);
+            ctx.notify(class::NEW, "new", key);
+            let z = peek_mut(ctx.srv, db, key).expect("zset exists");
+            let o = apply_pairs(z, f, pairs, scores, lim);
+            // Only a NaN increment leaves a new set empty.
+            drop_if_empty(ctx, key);
+            o
+        }
+    };
+    let AddOutcome {
+        added,
+        updated,
+        incr_result,
+        nan,
+    } = outcome;
     if added + updated == 0 {
         // Nothing changed: nothing to propagate (as Redis).
         ctx.propagate_nothing();
     }
+    ctx.changed((added + updated) as u64);
     let out = ctx.out();
     if nan {
         out.error(NAN_SCORE);
@@ -486,13 +526,58 @@ impl Range {
         }
     }
 
-    /// Ascending ranks `lo..hi` of a score or lex range.
-    fn ranks(&self, z: &ZSetValue) -> (usize, usize) {
+    /// For a lex range over a listpack, where Redis's reply is defined even
+    /// when members are not in lex order (scores differ), the rank Redis
+    /// starts from, as its zzlFirstInLexRange / zzlLastInLexRange find it:
+    /// forward, the first entry from the head not below the minimum; reverse,
+    /// the first entry from the tail not above the maximum. That entry must
+    /// also pass the other bound, or the range is empty (None). Walking on,
+    /// Redis then only tests the far bound, stopping at the first entry that
+    /// fails it, so entries beyond the near bound may be included.
+    /// None when this is not a lex range over a listpack.
+    fn listpack_lex_start(&self, z: &ZSetValue, rev: bool) -> Option<Option<usize>> {
+        if !matches!(self, Range::Lex(_)) || !z.is_compact() {
+            return None;
+        }
+        if !self.may_hit(z) {
+            return Some(None);
+        }
+        let entries: Vec<(&[u8], f64)> = z.iter().collect();
+        let at = if rev {
+            entries.iter().rposition(|(m, s)| !self.above_max(*s, m))
+        } else {
+            entries.iter().position(|(m, s)| !self.below_min(*s, m))
+        };
+        Some(at.filter(|&k| {
+            let (m, s) = entries[k];
+            if rev {
+                !self.below_min(s, m)
+            } else {
+                !self.above_max(s, m)
+            }
+        }))
+    }
+
+    /// Ascending ranks `lo..hi` of a score or lex range. `walk`: find `hi` by
+    /// walking from `lo` while the far bound holds, as Redis's
+    /// ZREMRANGEBYLEX does in a skiplist too (what differs from a rank search
+    /// for members of different scores); ZLEXCOUNT uses ranks there.
+    fn ranks(&self, z: &ZSetValue, walk: bool) -> (usize, usize) {
+        if let Some(start) = self.listpack_lex_start(z, false) {
+            let Some(lo) = start else {
+                return (0, 0);
+            };
+            let n = z
+                .iter_from(lo, false)
+                .take_while(|(m, s)| !self.above_max(*s, m))
+                .count();
+            return (lo, lo + n);
+        }
         if !self.may_hit(z) {
             return (0, 0);
         }
         let lo = z.count_below(|s, m| self.below_min(s, m));
-        let hi = if z.is_compact() {
+        let hi = if z.is_compact() || walk {
             lo + z
                 .iter_from(lo, false)
                 .take_while(|(m, s)| !self.above_max(*s, m))
@@ -542,24 +627,32 @@ fn select<'a>(z: &'a ZSetValue, range: &Range, rev: bool, offset: i64, limit: i6
             }
             let take = if limit < 0 { usize::MAX } else { limit as usize };
             let skip = offset as usize;
-            if rev {
-                let hi = z.count_below(|s, m| !range.above_max(s, m));
-                if hi == 0 {
-                    return Vec::new();
+            // Where Redis starts: for a listpack lex range its linear scan,
+            // else the first (last, for REV) entry not beyond the near bound.
+            let start = match range.listpack_lex_start(z, rev) {
+                Some(start) => start,
+                None if rev => z.count_below(|s, m| !range.above_max(s, m)).checked_sub(1),
+                None => Some(z.count_below(|s, m| range.below_min(s, m))),
+            };
+            let far = |m: &[u8], s: f64| {
+                if rev {
+                    range.below_min(s, m)
+                } else {
+                    range.above_max(s, m)
                 }
-                z.iter_from(hi - 1, true)
-                    .take_while(|(m, s)| !range.below_min(*s, m))
-                    .skip(skip)
-                    .take(take)
-                    .collect()
-            } else {
-                let lo = z.count_below(|s, m| range.below_min(s, m));
-                z.iter_from(lo, false)
-                    .take_while(|(m, s)| !range.above_max(*s, m))
-                    .skip(skip)
-                    .take(take)
-                    .collect()
-            }
+            };
+            let Some(k) = start.filter(|&k| z.at(k).is_some_and(|(m, s)| !far(m, s))) else {
+                return Vec::new();
+            };
+            // As Redis: the offset is skipped without testing the range, then
+            // entries are taken while they pass the far bound (which, for lex
+            // ranges over members of different scores, need not hold for all
+            // the entries skipped).
+            z.iter_from(k, rev)
+                .skip(skip)
+                .take_while(|(m, s)| !far(m, *s))
+                .take(take)
+                .collect()
         }
     }
 }
@@ -716,7 +809,7 @@ fn count_generic(ctx: &mut Ctx, args: &[&[u8]], lex: bool) {
     };
     if let Ok(z) = read(ctx, args[1]) {
         let n = z.map_or(0, |z| {
-            let (lo, hi) = range.ranks(z);
+            let (lo, hi) = range.ranks(z, false);
             hi - lo
         });
         ctx.out().int(n as i64);
@@ -758,6 +851,7 @@ pub fn zrem(ctx: &mut Ctx, args: &[&[u8]]) {
         // Nothing changed: nothing to propagate (as Redis).
         ctx.propagate_nothing();
     }
+    ctx.changed(removed as u64);
     ctx.out().int(removed);
 }
 
@@ -794,7 +888,7 @@ fn remrange(ctx: &mut Ctx, args: &[&[u8]], kind: Kind) {
         let z = peek_mut(ctx.srv, db, args[1]).expect("zset exists");
         let (lo, hi) = match &range {
             Range::Rank(a, b) => rank_bounds(*a, *b, z.len()),
-            r => r.ranks(z),
+            r => r.ranks(z, true),
         };
         n = z.remove_rank_range(lo, hi);
         if n > 0 {
