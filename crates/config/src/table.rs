@@ -418,6 +418,11 @@ directives! {
         enable_debug_command: EnableLevel = "enable-debug-command", Kind::Enum(EnableLevel::NAMES), "no", I | Y;
         enable_module_command: EnableLevel = "enable-module-command", Kind::Enum(EnableLevel::NAMES), "no", I;
         enable_protected_configs: EnableLevel = "enable-protected-configs", Kind::Enum(EnableLevel::NAMES), "no", I;
+        /// `event-loop-spin-us` (shoal extension): after handling events the
+        /// engine polls without sleeping for this many microseconds, so a
+        /// client's next request finds it awake instead of paying a wake-up;
+        /// 0 sleeps at once, as Redis does.
+        event_loop_spin_us: u64 = "event-loop-spin-us", int(0, 1_000_000), "30", M | Y | X;
         /// `hash-max-listpack-entries` (alias `hash-max-ziplist-entries`).
         hash_max_listpack_entries: u64 = "hash-max-listpack-entries" ["hash-max-ziplist-entries"], int(0, LLONG_MAX), "512", M | Y;
         /// `hash-max-listpack-value` (alias `hash-max-ziplist-value`), bytes.

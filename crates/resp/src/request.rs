@@ -85,6 +85,7 @@ pub struct QueryBuffer {
     ranges: Vec<(usize, usize)>,
     inline_args: Vec<Vec<u8>>,
     source: ArgSource,
+    last_read_short: bool,
 }
 
 impl Default for QueryBuffer {
@@ -104,6 +105,7 @@ impl QueryBuffer {
             ranges: Vec::new(),
             inline_args: Vec::new(),
             source: ArgSource::Buffer,
+            last_read_short: false,
         }
     }
 
@@ -137,7 +139,16 @@ impl QueryBuffer {
         self.make_room(want);
         let n = reader.read(&mut self.data[self.filled..self.filled + want])?;
         self.filled += n;
+        self.last_read_short = n < want;
         Ok(n)
+    }
+
+    /// Whether the last `read_from` got less than it asked for. On a stream
+    /// socket that means the kernel's receive queue was empty when it returned,
+    /// so with edge-triggered polling any later data raises a new event and
+    /// another read now would only return `WouldBlock` (a wasted syscall).
+    pub fn last_read_was_short(&self) -> bool {
+        self.last_read_short
     }
 
     /// Ensures `extra` free bytes after `filled`, compacting consumed bytes first.

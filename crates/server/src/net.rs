@@ -232,6 +232,7 @@ impl EventLoop {
 
     pub fn run(&mut self, srv: &mut Server) -> io::Result<()> {
         let mut events = Events::with_capacity(1024);
+        let mut spin_until: Option<Instant> = None;
         loop {
             let period = Duration::from_millis(1000 / srv.config.hz.clamp(1, 500) as u64);
             let mut timeout = if !self.pending_reads.is_empty() || crate::snapshot::wants_cpu(srv) {
@@ -243,10 +244,23 @@ impl EventLoop {
                 let wait = Duration::from_millis((deadline - unix_ms()).max(0) as u64);
                 timeout = timeout.min(wait);
             }
+            // Right after activity, poll without sleeping for a few µs
+            // (`event-loop-spin-us`): a request arriving then finds the
+            // engine awake, which saves the sender a cross-CPU wake-up.
+            if let Some(until) = spin_until {
+                if Instant::now() < until {
+                    timeout = Duration::ZERO;
+                } else {
+                    spin_until = None;
+                }
+            }
             if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
                 if e.kind() != ErrorKind::Interrupted {
                     return Err(e);
                 }
+            }
+            if !events.is_empty() && srv.config.event_loop_spin_us > 0 {
+                spin_until = Some(Instant::now() + Duration::from_micros(srv.config.event_loop_spin_us));
             }
             for ev in events.iter() {
                 let t = ev.token().0;
@@ -322,8 +336,15 @@ impl EventLoop {
                         c.state.close_asap = true;
                         return;
                     }
+                    let drained = c.query.last_read_was_short();
                     process_commands(srv, c, idx, &mut self.paused);
                     if c.state.close_asap || c.state.close_after_reply || c.state.paused_command.is_some() {
+                        return;
+                    }
+                    if drained {
+                        // The socket had nothing more; new data raises a new
+                        // (edge-triggered) event, so skip the read that would
+                        // only say WouldBlock.
                         return;
                     }
                     if i + 1 == READS_PER_EVENT {
