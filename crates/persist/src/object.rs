@@ -129,7 +129,7 @@ pub fn write_i64_string(out: &mut Vec<u8>, v: i64) {
 /// The RDB type byte `encode_object` writes for a value.
 pub fn type_byte(v: &Value) -> u8 {
     match v {
-        Value::Int(_) | Value::Inline { .. } | Value::Raw(_) => T_STRING,
+        Value::Int(_) | Value::Inline { .. } | Value::Str(_) | Value::Raw(_) => T_STRING,
         Value::List(_) => T_LIST_QUICKLIST_2,
         Value::Set(s) if s.encoding_name() == "intset" => T_SET_INTSET,
         Value::Set(_) => T_SET,
@@ -166,7 +166,7 @@ pub fn encode_value(out: &mut Vec<u8>, v: &Value, opts: &Options) {
     let c = opts.compress;
     match v {
         Value::Int(n) => write_i64_string(out, *n),
-        Value::Inline { .. } | Value::Raw(_) => write_string(out, &v.str_bytes().unwrap(), c),
+        Value::Inline { .. } | Value::Str(_) | Value::Raw(_) => write_string(out, &v.str_bytes().unwrap(), c),
         Value::List(l) => encode_list(out, l, opts),
         Value::Set(s) => {
             if s.encoding_name() == "intset" {

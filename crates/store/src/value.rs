@@ -27,7 +27,11 @@ pub enum Value {
         len: u8,
         data: [u8; INLINE_CAP],
     },
-    /// A longer string.
+    /// A longer string as written (SET, RESTORE, loading): exactly sized, one
+    /// allocation, like Redis's embstr it is never edited in place.
+    Str(Box<[u8]>),
+    /// A longer string edited in place (APPEND, SETRANGE, SETBIT, PFADD): a
+    /// growable buffer, so repeated appends stay amortized O(1).
     Raw(Box<Vec<u8>>),
     List(Box<ListValue>),
     /// Hashes, sets and sorted sets are 16 bytes and sit here unboxed: their
@@ -76,7 +80,7 @@ impl Value {
                 data,
             }
         } else {
-            Value::Raw(Box::new(b.to_vec()))
+            Value::Str(b.into())
         }
     }
 
@@ -84,14 +88,14 @@ impl Value {
         if v.len() <= INLINE_CAP {
             Value::from_bytes_no_int(&v)
         } else {
-            Value::Raw(Box::new(v))
+            Value::Str(v.into_boxed_slice())
         }
     }
 
     /// The Redis type name, as TYPE answers.
     pub fn type_name(&self) -> &'static str {
         match self {
-            Value::Int(_) | Value::Inline { .. } | Value::Raw(_) => "string",
+            Value::Int(_) | Value::Inline { .. } | Value::Str(_) | Value::Raw(_) => "string",
             Value::List(_) => "list",
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
@@ -101,7 +105,10 @@ impl Value {
     }
 
     pub fn is_string(&self) -> bool {
-        matches!(self, Value::Int(_) | Value::Inline { .. } | Value::Raw(_))
+        matches!(
+            self,
+            Value::Int(_) | Value::Inline { .. } | Value::Str(_) | Value::Raw(_)
+        )
     }
 
     /// The bytes of a string value (None for other types).
@@ -119,6 +126,7 @@ impl Value {
                 })
             }
             Value::Inline { len, data } => Some(StrRef::Bytes(&data[..*len as usize])),
+            Value::Str(b) => Some(StrRef::Bytes(b)),
             Value::Raw(v) => Some(StrRef::Bytes(v)),
             _ => None,
         }
@@ -129,6 +137,7 @@ impl Value {
         match self {
             Value::Int(n) => decimal_len(*n),
             Value::Inline { len, .. } => *len as usize,
+            Value::Str(b) => b.len(),
             Value::Raw(v) => v.len(),
             _ => 0,
         }
@@ -137,7 +146,11 @@ impl Value {
     /// Turns a string value into a growable buffer for in-place edits and returns it.
     pub fn make_raw(&mut self) -> &mut Vec<u8> {
         if !matches!(self, Value::Raw(_)) {
-            let bytes = self.str_bytes().map(|b| b.to_vec()).unwrap_or_default();
+            let bytes = match std::mem::replace(self, Value::Int(0)) {
+                // The exact allocation becomes the buffer without a copy.
+                Value::Str(b) => b.into_vec(),
+                other => other.str_bytes().map(|b| b.to_vec()).unwrap_or_default(),
+            };
             *self = Value::Raw(Box::new(bytes));
         }
         match self {
@@ -174,6 +187,7 @@ impl Value {
     pub fn heap_size(&self) -> usize {
         match self {
             Value::Int(_) | Value::Inline { .. } => 0,
+            Value::Str(b) => b.len(),
             Value::Raw(v) => std::mem::size_of::<Vec<u8>>() + v.capacity(),
             Value::List(l) => l.heap_size(),
             Value::Hash(h) => h.heap_size(),

@@ -86,7 +86,7 @@ fn pair_digest(first: &[u8], second: &[u8]) -> Digest {
 pub fn mix_value(acc: &mut Digest, entry: &Entry) {
     let value = &entry.value;
     let type_num = match value {
-        Value::Int(_) | Value::Inline { .. } | Value::Raw(_) => TYPE_STRING,
+        Value::Int(_) | Value::Inline { .. } | Value::Str(_) | Value::Raw(_) => TYPE_STRING,
         Value::List(_) => TYPE_LIST,
         Value::Set(_) => TYPE_SET,
         Value::ZSet(_) => TYPE_ZSET,
@@ -95,7 +95,7 @@ pub fn mix_value(acc: &mut Digest, entry: &Entry) {
     };
     mix_in(acc, &type_num.to_be_bytes());
     match value {
-        Value::Int(_) | Value::Inline { .. } | Value::Raw(_) => {
+        Value::Int(_) | Value::Inline { .. } | Value::Str(_) | Value::Raw(_) => {
             if let Some(bytes) = value.str_bytes() {
                 mix_in(acc, &bytes);
             }
