@@ -152,6 +152,31 @@ def test_declared_huge_bulk_then_disconnect(any_server):
     assert grown_mb < 64, f"RSS grew by {grown_mb:.0f} MB after declared huge bulks"
 
 
+def test_data_then_close_is_noticed(any_server):
+    """Clients that send part of a command (or a whole one) and close at once:
+    the data and the FIN can arrive together, and the server must still see
+    the end of the stream and drop each connection."""
+    import socket
+    import time
+
+    def clients():
+        """Connected clients besides the one asking."""
+        with any_server.conn(timeout=5) as c:
+            return c.call("CLIENT", "LIST").value.count(b"\n") - 1
+
+    base = clients()
+    for payload in (b"*2\r\n$3\r\nGET\r\n$1", b"PING\r\n", b"*3\r\n$3\r\nSET\r\n"):
+        for _ in range(5):
+            s = socket.create_connection(("127.0.0.1", any_server.port))
+            s.sendall(payload)
+            s.close()
+    deadline = time.monotonic() + 5
+    while clients() > base and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert clients() == base, "connections closed by their peers are still open"
+    healthy(any_server)
+
+
 def test_binary_garbage_fuzz(any_server):
     """Seeded random garbage: the server may answer errors or close, but the
     answer is valid RESP and the server keeps serving others."""

@@ -1556,20 +1556,14 @@ RULES: list[Rule] = [
     Rule(("HRANDFIELD",), "random-fields",
          "random picks: count, nesting, distinctness (positive count), that the "
          "fields exist and, with WITHVALUES, their values (probed) are checked"),
-    Rule(("SORT",), "sort-ties",
-         "SORT reads a sorted set's or hash-table set's elements in hash order, so "
-         "items with equal ALPHA sort keys (and a set's BY-nosort result) come in "
-         "an order Redis does not define; and Redis tests a stale errno after "
-         "strtod, so an earlier out-of-range float elsewhere makes it reject valid "
-         "weights (checked by clearing errno and repeating); everything else is "
-         "exact (see sort_ties)"),
-    Rule(("SORT_RO",), "sort-ties",
-         "SORT_RO reads a sorted set's or hash-table set's elements in hash order, so "
-         "items with equal ALPHA sort keys (and a set's BY-nosort result) come in "
-         "an order Redis does not define; and Redis tests a stale errno after "
-         "strtod, so an earlier out-of-range float elsewhere makes it reject valid "
-         "weights (checked by clearing errno and repeating); everything else is "
-         "exact (see sort_ties)"),
+    *[Rule((name,), "sort-ties",
+           f"{name} reads a sorted set's or hash-table set's elements in hash order, "
+           "so items with equal ALPHA sort keys (and a set's BY-nosort result) come "
+           "in an order Redis does not define; and Redis tests a stale errno after "
+           "strtod, so an earlier out-of-range float elsewhere makes it reject valid "
+           "weights (checked by clearing errno and repeating); everything else is "
+           "exact (see sort_ties)")
+      for name in ("SORT", "SORT_RO")],
 
     # --- streams: times -----------------------------------------------------------
     Rule(("XPENDING",), "stream-times",

@@ -438,12 +438,7 @@ pub fn load_at_startup(srv: &mut Server) -> bool {
         return false;
     }
     if !manifest.is_empty() {
-        let saved_maxmemory = srv.config.maxmemory;
-        srv.config.maxmemory = 0;
-        let ok = load_files(srv, &manifest);
-        srv.config.maxmemory = saved_maxmemory;
-        srv.now_ms = unix_ms();
-        if !ok {
+        if !load_unlimited(srv, &manifest) {
             return false;
         }
         srv.stats.reset();
@@ -459,6 +454,17 @@ pub fn load_at_startup(srv: &mut Server) -> bool {
         return false;
     }
     true
+}
+
+/// Loads the manifest's files with maxmemory lifted (a load never evicts,
+/// as in Redis), then refreshes the engine's clock.
+fn load_unlimited(srv: &mut Server, manifest: &Manifest) -> bool {
+    let saved_maxmemory = srv.config.maxmemory;
+    srv.config.maxmemory = 0;
+    let ok = load_files(srv, manifest);
+    srv.config.maxmemory = saved_maxmemory;
+    srv.now_ms = unix_ms();
+    ok
 }
 
 /// DEBUG LOADAOF: writes and fsyncs what is buffered, empties every
@@ -481,12 +487,7 @@ pub fn debug_loadaof(srv: &mut Server) {
         warning!("DEBUG LOADAOF: the AOF manifest lists no file to load. Exiting.");
         std::process::exit(1);
     }
-    let saved_maxmemory = srv.config.maxmemory;
-    srv.config.maxmemory = 0;
-    let ok = load_files(srv, &manifest);
-    srv.config.maxmemory = saved_maxmemory;
-    srv.now_ms = unix_ms();
-    if !ok {
+    if !load_unlimited(srv, &manifest) {
         std::process::exit(1);
     }
     srv.dirty = 0;

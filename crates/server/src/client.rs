@@ -156,4 +156,7 @@ pub struct Client {
     pub state: ClientState,
     /// Whether WRITABLE interest is registered with the poller.
     pub write_registered: bool,
+    /// The poller reported the peer's end closed (or an error): reads must
+    /// go on until they see EOF, since no further edge will announce it.
+    pub peer_closed: bool,
 }

@@ -267,6 +267,11 @@ impl EventLoop {
                 if t >= LISTENER_BASE {
                     self.accept(srv, t - LISTENER_BASE);
                 } else {
+                    if ev.is_read_closed() || ev.is_error() {
+                        if let Some(c) = srv.clients.get_mut(t) {
+                            c.peer_closed = true;
+                        }
+                    }
                     self.client_event(srv, t, ev.is_readable() || ev.is_read_closed(), ev.is_writable());
                 }
             }
@@ -336,15 +341,16 @@ impl EventLoop {
                         c.state.close_asap = true;
                         return;
                     }
-                    let drained = c.query.last_read_was_short();
+                    let drained = c.query.last_read_was_short() && !c.peer_closed;
                     process_commands(srv, c, idx, &mut self.paused);
                     if c.state.close_asap || c.state.close_after_reply || c.state.paused_command.is_some() {
                         return;
                     }
                     if drained {
-                        // The socket had nothing more; new data raises a new
-                        // (edge-triggered) event, so skip the read that would
-                        // only say WouldBlock.
+                        // The socket had nothing more; new data or the peer's
+                        // FIN raises a new (edge-triggered) event, so skip the
+                        // read that would only say WouldBlock. A FIN that came
+                        // before this event raises nothing new: `peer_closed`.
                         return;
                     }
                     if i + 1 == READS_PER_EVENT {
@@ -600,6 +606,7 @@ impl EventLoop {
             query,
             state,
             write_registered: false,
+            peer_closed: false,
         });
         let idx = srv.clients.insert(client);
         let c = srv.clients.get_mut(idx).expect("just inserted");
@@ -684,6 +691,7 @@ fn accept_on(registry: &mio::Registry, listener: &TcpListener, srv: &mut Server)
             query: QueryBuffer::new(),
             state,
             write_registered: false,
+            peer_closed: false,
         });
         let idx = srv.clients.insert(client);
         let c = srv.clients.get_mut(idx).expect("just inserted");

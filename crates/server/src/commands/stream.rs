@@ -114,6 +114,19 @@ fn read_stream<'a>(srv: &'a mut Server, db: usize, key: &[u8], out: &mut Reply) 
     }
 }
 
+/// The stream at `key` for XINFO: a missing key or another type is answered
+/// with its error here, and gives `None`.
+fn existing_stream<'a>(srv: &'a mut Server, db: usize, key: &[u8], out: &mut Reply) -> Option<&'a StreamValue> {
+    match read_stream(srv, db, key, out) {
+        Err(()) => None,
+        Ok(None) => {
+            out.error(err::NO_KEY);
+            None
+        }
+        Ok(Some(s)) => Some(s),
+    }
+}
+
 fn write_stream<'a>(
     srv: &'a mut Server,
     db: usize,
@@ -1878,13 +1891,8 @@ pub fn xinfo_stream(ctx: &mut Ctx, args: &[&[u8]]) {
     let db = ctx.client.db;
     let now = ctx.now();
     let out = &mut ctx.client.out;
-    let s = match read_stream(ctx.srv, db, args[2], out) {
-        Err(()) => return,
-        Ok(None) => {
-            out.error(err::NO_KEY);
-            return;
-        }
-        Ok(Some(s)) => s,
+    let Some(s) = existing_stream(ctx.srv, db, args[2], out) else {
+        return;
     };
     let mut full = false;
     let mut count: usize = 10;
@@ -1994,13 +2002,8 @@ pub fn xinfo_stream(ctx: &mut Ctx, args: &[&[u8]]) {
 pub fn xinfo_groups(ctx: &mut Ctx, args: &[&[u8]]) {
     let db = ctx.client.db;
     let out = &mut ctx.client.out;
-    let s = match read_stream(ctx.srv, db, args[2], out) {
-        Err(()) => return,
-        Ok(None) => {
-            out.error(err::NO_KEY);
-            return;
-        }
-        Ok(Some(s)) => s,
+    let Some(s) = existing_stream(ctx.srv, db, args[2], out) else {
+        return;
     };
     out.array(s.groups.len());
     for (name, g) in &s.groups {
@@ -2024,13 +2027,8 @@ pub fn xinfo_consumers(ctx: &mut Ctx, args: &[&[u8]]) {
     let db = ctx.client.db;
     let now = ctx.now();
     let out = &mut ctx.client.out;
-    let s = match read_stream(ctx.srv, db, args[2], out) {
-        Err(()) => return,
-        Ok(None) => {
-            out.error(err::NO_KEY);
-            return;
-        }
-        Ok(Some(s)) => s,
+    let Some(s) = existing_stream(ctx.srv, db, args[2], out) else {
+        return;
     };
     let Some(g) = s.groups.get(args[3]) else {
         out.error(&format!(
