@@ -11,6 +11,10 @@
   changes as Redis does, not commands: SADD of 3 new members is 3, MSET of
   2 keys 2, a no-op 0, DEL of 2 existing keys 2, FLUSHALL the keys it
   removed (or 0 after the save it makes when save points are configured).
+- rdb-key-save-delay paces a BGSAVE (microseconds per key) while the server
+  keeps answering; FLUSHALL during a BGSAVE ends it without an error status
+  and leaves no temp file, and with save points the empty data set it saves
+  is not overwritten later by the abandoned snapshot.
 """
 
 from __future__ import annotations
@@ -308,3 +312,48 @@ def test_lfu_counter_of_aof_loaded_keys(server_factory, kind, preamble):
     assert freqs(r) == [5] * 5
     if preamble == "yes":
         assert r.object("freq", "b") == 5
+
+
+# ---------------------------------------------------------------------------
+# rdb-key-save-delay, and FLUSHALL during a BGSAVE
+
+
+def bgsave_running(r):
+    return r.info("persistence")["rdb_bgsave_in_progress"] == 1
+
+
+@pytest.mark.parametrize("kind", ["redis", "shoal"])
+@pytest.mark.parametrize("save_points", [False, True])
+def test_flushall_ends_a_running_bgsave(server_factory, kind, save_points):
+    srv = server_factory.start(kind, "--enable-debug-command", "yes",
+                               "--save", "3600 100000" if save_points else "")
+    r = client(srv)
+    r.execute_command("DEBUG", "POPULATE", "2000", "k")
+    r.config_set("rdb-key-save-delay", "5000")  # 2,000 keys: about 10 s
+    r.bgsave()
+    assert wait_until(lambda: bgsave_running(r), 5)
+    started = time.monotonic()
+    time.sleep(0.3)
+    assert bgsave_running(r), "a paced BGSAVE should still be running"
+    assert r.ping()  # served while the save is paced
+    r.flushall()
+    assert time.monotonic() - started < 5
+    assert wait_until(lambda: not bgsave_running(r), 5)
+    info = r.info("persistence")
+    assert info["rdb_last_bgsave_status"] == "ok"
+    # The temp file goes away once the save has wound down (Redis removes
+    # it when it reaps the killed child).
+    assert wait_until(lambda: not list(srv.dir.glob("temp-*.rdb")), 5), "temp file left behind"
+    r.config_set("rdb-key-save-delay", "0")
+    if save_points:
+        # FLUSHALL saved the empty data set; nothing overwrites it later.
+        time.sleep(0.5)
+        r.execute_command("DEBUG", "RELOAD", "NOSAVE")
+        assert r.dbsize() == 0
+    # A later BGSAVE works and covers what is there now.
+    r.set("after", "1")
+    r.bgsave()
+    assert wait_until(lambda: not bgsave_running(r) and r.lastsave() is not None, 10)
+    assert wait_until(lambda: r.info("persistence")["rdb_bgsave_in_progress"] == 0, 10)
+    r.execute_command("DEBUG", "RELOAD", "NOSAVE")
+    assert r.dbsize() == 1

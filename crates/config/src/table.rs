@@ -492,7 +492,9 @@ directives! {
         /// `proto-max-bulk-len`, bytes.
         proto_max_bulk_len: u64 = "proto-max-bulk-len", mem(1024 * 1024, MEM_LLONG), "536870912", M | Y;
         rdb_del_sync_files: bool = "rdb-del-sync-files", Kind::Bool, "no", M;
-        rdb_key_save_delay: i32 = "rdb-key-save-delay", int(INT_MIN, INT_MAX), "0", M | H;
+        /// `rdb-key-save-delay`, microseconds per saved key (a testing aid, as in
+        /// Redis): paces the snapshot walk without stalling the engine.
+        rdb_key_save_delay: i32 = "rdb-key-save-delay", int(INT_MIN, INT_MAX), "0", M | H | Y;
         rdb_save_incremental_fsync: bool = "rdb-save-incremental-fsync", Kind::Bool, "yes", M;
         rdbchecksum: bool = "rdbchecksum", Kind::Bool, "yes", I | Y;
         rdbcompression: bool = "rdbcompression", Kind::Bool, "yes", M | Y;

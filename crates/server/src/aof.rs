@@ -595,7 +595,7 @@ fn load_one(srv: &mut Server, name: &str, base: bool, last: bool) -> Loaded {
         } else {
             notice!("Reading RDB preamble from AOF file...");
         }
-        match crate::commands::persistence::load_rdb_bytes(srv, &data, true) {
+        match crate::commands::persistence::load_rdb_bytes(srv, &data, true, false) {
             Ok(info) => start = info.consumed,
             Err(e) => {
                 warning!("{e}");

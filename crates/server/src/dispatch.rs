@@ -361,6 +361,18 @@ fn signal_written_keys(srv: &mut Server, spec: &CommandSpec, db: usize, args: &[
 /// A BGSAVE is running: save the keys this write names before it changes them;
 /// commands that change other keys make the snapshot finish first.
 fn keep_snapshot_point_in_time(srv: &mut Server, spec: &CommandSpec, db: usize, args: &[&[u8]]) {
+    if spec.name == "flushall" {
+        // Only a FLUSHALL that will run (its one option is ASYNC or SYNC).
+        let valid = match args.len() {
+            1 => true,
+            2 => args[1].eq_ignore_ascii_case(b"async") || args[1].eq_ignore_ascii_case(b"sync"),
+            _ => false,
+        };
+        if valid {
+            crate::snapshot::before_flushall(srv);
+        }
+        return;
+    }
     let multi_db = matches!(spec.name, "move" | "copy" | "swapdb" | "flushall" | "flushdb");
     match spec.all_key_positions(args) {
         Some(positions) if !multi_db && !positions.is_empty() => {

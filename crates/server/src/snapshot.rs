@@ -5,7 +5,8 @@
 //! per event-loop turn. Before a write command touches a key the walk has not
 //! reached yet, that key's current value is serialized first (copy-before-write
 //! at key granularity) and remembered so the walk skips it later. Commands that
-//! change keys they do not name (FLUSHALL, SWAPDB, ...) first finish the walk.
+//! change keys they do not name (FLUSHDB, SWAPDB, ...) first finish the walk;
+//! FLUSHALL abandons an RDB snapshot instead, as Redis kills its child.
 //! Serialized bytes go to a writer thread that owns the file, the CRC64, the
 //! fsync and the final rename, so the engine never waits on the disk. Extra
 //! memory is the set of keys saved ahead of the walk plus in-flight buffers.
@@ -69,12 +70,22 @@ pub struct Snapshot {
     pub started: Instant,
     walk_finished: bool,
     finish_sent: bool,
+    /// `rdb-key-save-delay`: the walk emits a key per this much time (it
+    /// waits between slices instead of sleeping, so clients are served).
+    key_delay: Option<Duration>,
+    /// With a key delay: when the walk may emit its next key.
+    paced_until: Instant,
 }
 
 impl Snapshot {
     /// Starts a background save to `path` (through a temp file).
     pub fn start(srv: &Server, path: &str, purpose: Purpose) -> Result<Snapshot, String> {
-        let tmp = format!("temp-bg-{}.rdb", std::process::id());
+        // One name per snapshot (as Redis's temp-<child pid>.rdb): the writer
+        // of an abandoned snapshot may still be removing its file while the
+        // next snapshot writes its own.
+        static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tmp = format!("temp-bg-{}-{seq}.rdb", std::process::id());
         let file = std::fs::File::create(&tmp).map_err(|e| format!("Failed opening the temp RDB file {tmp}: {e}"))?;
         let (tx, rx) = channel::<Chunk>();
         let (done_tx, done) = channel();
@@ -148,6 +159,11 @@ impl Snapshot {
             started: Instant::now(),
             walk_finished: false,
             finish_sent: false,
+            key_delay: match srv.config.rdb_key_save_delay.unsigned_abs() {
+                0 => None,
+                us => Some(Duration::from_micros(us as u64)),
+            },
+            paced_until: Instant::now(),
         }
     }
 
@@ -221,12 +237,21 @@ impl Snapshot {
                 self.walk_finished = true;
                 break;
             }
+            if self.key_delay.is_some() && Instant::now() < self.paced_until {
+                break;
+            }
             let db = self.db;
             let slot = self.slot;
             let entries: Vec<&shoal_store::Entry> = srv.keyspace.dbs[db].slot_iter(slot).collect();
             for e in entries {
                 if !self.saved_ahead.contains(&(db, e.key().to_vec())) {
                     self.emit(db, e);
+                    if let Some(delay) = self.key_delay {
+                        // Catch up after a late tick, but never by more than a second.
+                        let now = Instant::now();
+                        let floor = now.checked_sub(Duration::from_secs(1)).unwrap_or(now);
+                        self.paced_until = self.paced_until.max(floor) + delay;
+                    }
                 }
             }
             self.slot += 1;
@@ -276,13 +301,15 @@ impl Snapshot {
 
     /// Completes the walk now (a command is about to change unnamed keys).
     fn complete(&mut self, srv: &Server) {
+        self.key_delay = None;
         while !self.step(srv, Duration::from_secs(3600)) {}
         self.finish();
     }
 
     /// Whether the engine should keep walking without waiting for events.
     pub fn walking(&self) -> bool {
-        !self.walk_finished
+        let paced = self.key_delay.is_some() && Instant::now() < self.paced_until;
+        !self.walk_finished && !paced
     }
 }
 
@@ -420,6 +447,35 @@ pub fn before_write(srv: &mut Server, db: usize, keys: Option<&[&[u8]]>) {
         None => snap.complete(srv),
     }
     srv.snapshot = Some(snap);
+}
+
+/// FLUSHALL while a snapshot runs. Redis kills its RDB child (a BGSAVE or a
+/// sync to replicas) and, with save points, then saves the empty data set
+/// itself; an AOF rewrite child is left to finish. Likewise here: an RDB
+/// snapshot is abandoned (the writer removes its temp file, replicas waiting
+/// for it are dropped and resync, the last-bgsave status is untouched), which
+/// also spares the engine walking what is about to go; an AOF rewrite's walk
+/// is finished first, as for any command that changes unnamed keys.
+pub fn before_flushall(srv: &mut Server) {
+    let Some(snap) = srv.snapshot.take() else {
+        return;
+    };
+    match snap.purpose {
+        Purpose::AofRewrite => {
+            srv.snapshot = Some(snap);
+            before_write(srv, 0, None);
+        }
+        Purpose::Bgsave => {
+            drop(snap);
+            notice!("Background saving terminated: FLUSHALL empties the data it was saving");
+            crate::replication::bgsave_done(srv, false);
+        }
+        Purpose::ReplicaStream => {
+            drop(snap);
+            notice!("Diskless sync to replicas terminated: FLUSHALL empties the data it was sending");
+            crate::replication::stream_done(srv, false);
+        }
+    }
 }
 
 /// Starts a background save to `dbfilename`, recording what it covers.

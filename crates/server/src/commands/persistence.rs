@@ -342,12 +342,21 @@ pub fn load_rdb_for_replica(srv: &mut Server, path: &str) -> Result<(), String> 
 }
 
 fn load_rdb(srv: &mut Server, path: &str, keep_expired: bool) -> Result<Option<shoal_persist::rdb::LoadInfo>, String> {
+    load_rdb_merging(srv, path, keep_expired, false)
+}
+
+fn load_rdb_merging(
+    srv: &mut Server,
+    path: &str,
+    keep_expired: bool,
+    merge: bool,
+) -> Result<Option<shoal_persist::rdb::LoadInfo>, String> {
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e.to_string()),
     };
-    load_rdb_bytes(srv, &bytes, keep_expired).map(Some)
+    load_rdb_bytes(srv, &bytes, keep_expired, merge).map(Some)
 }
 
 /// Loads an RDB image (a file, or the base of an AOF, which keeps expired
@@ -356,10 +365,12 @@ pub fn load_rdb_bytes(
     srv: &mut Server,
     bytes: &[u8],
     keep_expired: bool,
+    merge: bool,
 ) -> Result<shoal_persist::rdb::LoadInfo, String> {
     let opts = options(srv);
     let checksum = srv.config.rdbchecksum;
     let mut loader = KeyLoader::new(srv, keep_expired);
+    loader.merge = merge;
     let dbs = &mut srv.keyspace.dbs;
     let info = shoal_persist::rdb::load(bytes, &opts, checksum, |k: LoadedKey| {
         loader.insert(dbs, k).map_err(PersistError)
@@ -380,6 +391,8 @@ pub struct KeyLoader {
     minutes: u32,
     pub expired: u64,
     stamps: Vec<(usize, Vec<u8>, u32)>,
+    /// DEBUG RELOAD MERGE: a key already present is replaced, not fatal.
+    pub merge: bool,
 }
 
 impl KeyLoader {
@@ -393,6 +406,7 @@ impl KeyLoader {
             minutes: (((now / 60_000) & 0xffff) as u32) << 8,
             expired: 0,
             stamps: Vec::new(),
+            merge: false,
         }
     }
 
@@ -414,10 +428,15 @@ impl KeyLoader {
         } else {
             k.idle.map(|i| self.clock.saturating_sub(i.min(u32::MAX as u64) as u32))
         };
-        if dbs[k.db]
-            .insert_new(&k.key, k.value, k.expire_ms.unwrap_or(NO_EXPIRE))
-            .is_err()
-        {
+        let expire = k.expire_ms.unwrap_or(NO_EXPIRE);
+        let value = match dbs[k.db].insert_new(&k.key, k.value, expire) {
+            Err(value) if self.merge => {
+                dbs[k.db].remove(&k.key);
+                dbs[k.db].insert_new(&k.key, value, expire)
+            }
+            other => other,
+        };
+        if value.is_err() {
             return Err(format!(
                 "RDB has duplicated key '{}' in DB {}",
                 String::from_utf8_lossy(&k.key),
@@ -500,20 +519,39 @@ pub fn load_at_startup(srv: &mut Server) -> bool {
 /// DEBUG yet (that lives in `server.rs`); the reply on success is `+OK`, on
 /// failure Redis answers "ERR Error trying to save the DB" or
 /// "ERR Error trying to load the RDB dump, check server logs.".
-pub fn debug_reload(srv: &mut Server) -> Result<(), &'static str> {
-    let path = srv.config.dbfilename.clone();
-    if let Err(e) = save_to(srv, &path) {
-        warning!("{e}");
-        return Err("ERR Error trying to save the DB");
+pub fn debug_reload(srv: &mut Server, options: &[&[u8]]) -> Result<(), &'static str> {
+    let (mut merge, mut flush, mut save) = (false, true, true);
+    for opt in options {
+        match opt.to_ascii_lowercase().as_slice() {
+            b"merge" => merge = true,
+            b"noflush" => flush = false,
+            b"nosave" => save = false,
+            _ => return Err("ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options."),
+        }
     }
-    srv.last_save_unix = unix_ms() / 1000;
-    let old = srv.keyspace.take_all();
-    srv.lazyfree.free(old);
-    match load_from(srv, &path) {
-        Ok(_) => Ok(()),
+    let path = srv.config.dbfilename.clone();
+    if save {
+        if let Err(e) = save_to(srv, &path) {
+            warning!("{e}");
+            return Err("ERR");
+        }
+        srv.last_save_unix = unix_ms() / 1000;
+    }
+    if flush {
+        let old = srv.keyspace.take_all();
+        srv.lazyfree.free(old);
+    }
+    // NOFLUSH without MERGE meets every key twice: Redis stops the process
+    // on the first duplicate; here the load stops there with an error.
+    match load_rdb_merging(srv, &path, false, merge) {
+        Ok(Some(_)) => {
+            warning!("DB reloaded by DEBUG RELOAD");
+            Ok(())
+        }
+        Ok(None) => Err("ERR Error trying to load the RDB dump"),
         Err(e) => {
             warning!("Error loading the RDB dump: {e}");
-            Err("ERR Error trying to load the RDB dump, check server logs.")
+            Err("ERR Error trying to load the RDB dump")
         }
     }
 }

@@ -910,7 +910,7 @@ pub fn debug(ctx: &mut Ctx, args: &[&[u8]]) {
     let sub = String::from_utf8_lossy(args[1]).to_ascii_lowercase();
     match (sub.as_str(), args.len()) {
         ("help", 2) => debug_help(ctx),
-        ("reload", 2) => match super::persistence::debug_reload(ctx.srv) {
+        ("reload", _) => match super::persistence::debug_reload(ctx.srv, &args[2..]) {
             Ok(()) => ctx.out().ok(),
             Err(e) => ctx.out().error(e),
         },
