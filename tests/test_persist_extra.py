@@ -357,3 +357,35 @@ def test_flushall_ends_a_running_bgsave(server_factory, kind, save_points):
     assert wait_until(lambda: r.info("persistence")["rdb_bgsave_in_progress"] == 0, 10)
     r.execute_command("DEBUG", "RELOAD", "NOSAVE")
     assert r.dbsize() == 1
+
+
+@pytest.mark.parametrize("kind", ["redis", "shoal"])
+def test_bgsave_point_in_time_across_databases(server_factory, kind):
+    """FLUSHDB, MOVE and COPY ... DB during a (paced) BGSAVE: the file holds
+    the data as it was when the save started, and the save keeps running
+    (shoal's walk is not finished early by them)."""
+    srv = server_factory.start(kind, "--enable-debug-command", "yes", "--save", "")
+    r = client(srv)
+    r.execute_command("DEBUG", "POPULATE", "500", "key")
+    r1 = redis.Redis(port=srv.port, db=1, socket_timeout=60)
+    r1.execute_command("DEBUG", "POPULATE", "300", "other")
+    r.config_set("rdb-key-save-delay", "3000")  # 800 keys: about 2.4 s
+    r.bgsave()
+    assert wait_until(lambda: bgsave_running(r), 5)
+    assert r.move("key:1", 2)
+    assert r.copy("key:2", "copied", destination_db=3)
+    r.set("fresh", "1")
+    r1.flushdb()
+    r1.set("post", "1")
+    time.sleep(0.5)  # a walk finished early would be done by now
+    assert bgsave_running(r), "the save should still be walking"
+    assert wait_until(lambda: not bgsave_running(r), 20)
+    assert r.info("persistence")["rdb_last_bgsave_status"] == "ok"
+    r.config_set("rdb-key-save-delay", "0")
+    r.execute_command("DEBUG", "RELOAD", "NOSAVE")
+    keyspace = r.info("keyspace")
+    assert keyspace["db0"]["keys"] == 500
+    assert keyspace["db1"]["keys"] == 300
+    assert "db2" not in keyspace and "db3" not in keyspace
+    assert r.exists("key:1") == 1 and r.exists("fresh") == 0
+    assert r1.exists("post") == 0 and r1.exists("other:0") == 1

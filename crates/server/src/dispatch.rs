@@ -373,9 +373,31 @@ fn keep_snapshot_point_in_time(srv: &mut Server, spec: &CommandSpec, db: usize, 
         }
         return;
     }
-    let multi_db = matches!(spec.name, "move" | "copy" | "swapdb" | "flushall" | "flushdb");
+    match spec.name {
+        // The handler hands the old contents to the snapshot.
+        "flushdb" => return,
+        // The key may also change in another database.
+        "move" | "copy" => {
+            let (key, other) = if spec.name == "move" {
+                (args.get(1), args.get(2).copied())
+            } else {
+                let db_opt = args.iter().skip(3).position(|a| a.eq_ignore_ascii_case(b"db"));
+                (args.get(2), db_opt.and_then(|i| args.get(4 + i).copied()))
+            };
+            let Some(key) = key else { return };
+            crate::snapshot::before_write(srv, db, Some(&[key]));
+            let other = other
+                .and_then(shoal_util::num::parse_i64)
+                .filter(|&n| n >= 0 && (n as usize) < srv.keyspace.dbs.len());
+            if let Some(n) = other {
+                crate::snapshot::before_write(srv, n as usize, Some(&[key]));
+            }
+            return;
+        }
+        _ => {}
+    }
     match spec.all_key_positions(args) {
-        Some(positions) if !multi_db && !positions.is_empty() => {
+        Some(positions) if spec.name != "swapdb" && !positions.is_empty() => {
             let keys: Vec<&[u8]> = positions.iter().map(|&p| args[p]).collect();
             crate::snapshot::before_write(srv, db, Some(&keys));
         }

@@ -5,8 +5,10 @@
 //! per event-loop turn. Before a write command touches a key the walk has not
 //! reached yet, that key's current value is serialized first (copy-before-write
 //! at key granularity) and remembered so the walk skips it later. Commands that
-//! change keys they do not name (FLUSHDB, SWAPDB, ...) first finish the walk;
-//! FLUSHALL abandons an RDB snapshot instead, as Redis kills its child.
+//! change keys they do not name (SWAPDB, scripts with undeclared keys) first
+//! finish the walk. A flushed database's old contents stay with the walk
+//! until it is through them; FLUSHALL abandons an RDB snapshot instead, as
+//! Redis kills its child.
 //! Serialized bytes go to a writer thread that owns the file, the CRC64, the
 //! fsync and the final rename, so the engine never waits on the disk. Extra
 //! memory is the set of keys saved ahead of the walk plus in-flight buffers.
@@ -75,6 +77,12 @@ pub struct Snapshot {
     key_delay: Option<Duration>,
     /// With a key delay: when the walk may emit its next key.
     paced_until: Instant,
+    /// Databases flushed (FLUSHDB, or FLUSHALL during an AOF rewrite) before
+    /// the walk got through them: the walk reads their old contents here, so
+    /// a flush never waits for the walk.
+    detached: Vec<Option<shoal_store::Db>>,
+    /// Detached databases the walk is done with, for the lazyfree thread.
+    spent: Vec<shoal_store::Db>,
 }
 
 impl Snapshot {
@@ -164,6 +172,8 @@ impl Snapshot {
                 us => Some(Duration::from_micros(us as u64)),
             },
             paced_until: Instant::now(),
+            detached: Vec::new(),
+            spent: Vec::new(),
         }
     }
 
@@ -223,6 +233,11 @@ impl Snapshot {
         if !self.ahead(db, slot) || self.saved_ahead.contains(&(db, key.to_vec())) {
             return;
         }
+        if self.detached.get(db).is_some_and(Option::is_some) {
+            // Flushed: the live database holds only newer keys, and the old
+            // contents wait in `detached` unchanged.
+            return;
+        }
         self.saved_ahead.insert((db, key.to_vec()));
         if let Some(e) = srv.keyspace.dbs[db].slot_iter(slot).find(|e| e.key() == key) {
             self.emit(db, e);
@@ -242,7 +257,9 @@ impl Snapshot {
             }
             let db = self.db;
             let slot = self.slot;
-            let entries: Vec<&shoal_store::Entry> = srv.keyspace.dbs[db].slot_iter(slot).collect();
+            let detached = self.detached.get_mut(db).and_then(Option::take);
+            let source = detached.as_ref().unwrap_or(&srv.keyspace.dbs[db]);
+            let entries: Vec<&shoal_store::Entry> = source.slot_iter(slot).collect();
             for e in entries {
                 if !self.saved_ahead.contains(&(db, e.key().to_vec())) {
                     self.emit(db, e);
@@ -258,6 +275,9 @@ impl Snapshot {
             if self.slot >= SLOTS {
                 self.slot = 0;
                 self.db += 1;
+                self.spent.extend(detached);
+            } else if let Some(d) = detached {
+                self.detached[db] = Some(d);
             }
             if started.elapsed() >= budget {
                 break;
@@ -395,6 +415,8 @@ pub fn tick(srv: &mut Server) {
         let chunks = snap.take_ready();
         crate::replication::deliver_snapshot(srv, chunks);
     }
+    let walk_finished = snap.walk_finished;
+    free_spent(srv, &mut snap, walk_finished);
     let result = match snap.poll_done() {
         None => {
             srv.snapshot = Some(snap);
@@ -449,28 +471,59 @@ pub fn before_write(srv: &mut Server, db: usize, keys: Option<&[&[u8]]>) {
     srv.snapshot = Some(snap);
 }
 
+/// Disposes of a flushed database's old contents: the running snapshot keeps
+/// them if its walk has not got through that database yet (so the flush does
+/// not wait for the walk), otherwise the lazyfree thread frees them.
+pub fn dispose_flushed(srv: &mut Server, db: usize, old: shoal_store::Db) {
+    if let Some(snap) = srv.snapshot.as_mut() {
+        let needed = !snap.walk_finished && db >= snap.db;
+        if needed {
+            if snap.detached.len() <= db {
+                snap.detached.resize_with(db + 1, || None);
+            }
+            if snap.detached[db].is_none() {
+                snap.detached[db] = Some(old);
+                return;
+            }
+        }
+    }
+    srv.lazyfree.free(old);
+}
+
+/// Hands detached databases the snapshot no longer needs to the lazyfree
+/// thread (all of them when it is abandoned).
+fn free_spent(srv: &mut Server, snap: &mut Snapshot, all: bool) {
+    for d in snap.spent.drain(..) {
+        srv.lazyfree.free(d);
+    }
+    if all {
+        for d in snap.detached.drain(..).flatten() {
+            srv.lazyfree.free(d);
+        }
+    }
+}
+
 /// FLUSHALL while a snapshot runs. Redis kills its RDB child (a BGSAVE or a
 /// sync to replicas) and, with save points, then saves the empty data set
 /// itself; an AOF rewrite child is left to finish. Likewise here: an RDB
 /// snapshot is abandoned (the writer removes its temp file, replicas waiting
-/// for it are dropped and resync, the last-bgsave status is untouched), which
-/// also spares the engine walking what is about to go; an AOF rewrite's walk
-/// is finished first, as for any command that changes unnamed keys.
+/// for it are dropped and resync, the last-bgsave status is untouched); an
+/// AOF rewrite goes on over the old contents (see [`dispose_flushed`]).
 pub fn before_flushall(srv: &mut Server) {
-    let Some(snap) = srv.snapshot.take() else {
+    let Some(mut snap) = srv.snapshot.take() else {
         return;
     };
     match snap.purpose {
-        Purpose::AofRewrite => {
-            srv.snapshot = Some(snap);
-            before_write(srv, 0, None);
-        }
+        // FLUSHALL's handler hands each database's old contents to the walk.
+        Purpose::AofRewrite => srv.snapshot = Some(snap),
         Purpose::Bgsave => {
+            free_spent(srv, &mut snap, true);
             drop(snap);
             notice!("Background saving terminated: FLUSHALL empties the data it was saving");
             crate::replication::bgsave_done(srv, false);
         }
         Purpose::ReplicaStream => {
+            free_spent(srv, &mut snap, true);
             drop(snap);
             notice!("Diskless sync to replicas terminated: FLUSHALL empties the data it was sending");
             crate::replication::stream_done(srv, false);

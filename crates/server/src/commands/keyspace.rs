@@ -313,7 +313,8 @@ pub fn flushdb(ctx: &mut Ctx, args: &[&[u8]]) {
     }
     let removed = ctx.db().len();
     let old = ctx.db().take_all();
-    ctx.srv.lazyfree.free(old);
+    let db = ctx.client.db;
+    crate::snapshot::dispose_flushed(ctx.srv, db, old);
     ctx.changed(removed as u64);
     ctx.out().ok();
 }
@@ -324,7 +325,9 @@ pub fn flushall(ctx: &mut Ctx, args: &[&[u8]]) {
     }
     let removed = ctx.srv.keyspace.total_keys();
     let old = ctx.srv.keyspace.take_all();
-    ctx.srv.lazyfree.free(old);
+    for (db, old) in old.into_iter().enumerate() {
+        crate::snapshot::dispose_flushed(ctx.srv, db, old);
+    }
     ctx.changed(removed as u64);
     // As Redis: with save points configured, the now empty data set is saved
     // right away (the dirty counter restarts at 0).
