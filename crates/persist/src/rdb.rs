@@ -58,8 +58,12 @@ pub enum Access {
     /// LRU policies: `0xF8 idle-seconds`, from the server's LRU clock and each
     /// entry's stamp.
     Lru(u32),
-    /// LFU policies: `0xF9 counter`, the low 8 bits of each entry's stamp.
-    Lfu,
+    /// LFU policies: `0xF9 counter`, each entry's counter after decay to
+    /// `minutes` (the LFU minute clock) with `lfu-decay-time` `decay`.
+    Lfu {
+        minutes: u32,
+        decay: u32,
+    },
 }
 
 /// Writes a whole RDB file; returns the number of keys written.
@@ -146,9 +150,9 @@ pub fn write_entry(buf: &mut Vec<u8>, e: &shoal_store::Entry, access: Access, op
             buf.push(OP_IDLE);
             write_len(buf, clock.saturating_sub(e.lru) as u64);
         }
-        Access::Lfu => {
+        Access::Lfu { minutes, decay } => {
             buf.push(OP_FREQ);
-            buf.push(e.lru as u8);
+            buf.push(shoal_util::lfu::decayed(e.lru, minutes, decay) as u8);
         }
     }
     buf.push(type_byte(&e.value));

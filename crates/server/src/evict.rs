@@ -67,7 +67,7 @@ pub const LFU_INIT: u32 = 5;
 
 /// Minutes, 16 bits, as LFU keeps its last-decrement time.
 pub fn lfu_minutes(now_ms: i64) -> u32 {
-    ((now_ms / 60_000) & 0xffff) as u32
+    shoal_util::lfu::minutes(now_ms)
 }
 
 pub fn is_lfu(policy: MaxmemoryPolicy) -> bool {
@@ -85,17 +85,9 @@ pub fn initial_stamp(srv: &Server) -> u32 {
 
 /// The LFU counter after time decay (what OBJECT FREQ reports).
 pub fn lfu_decayed(stamp: u32, now_ms: i64, decay_minutes: u32) -> u32 {
-    let counter = stamp & 0xff;
-    if decay_minutes == 0 {
-        return counter;
-    }
-    let last = stamp >> 8;
-    let now = lfu_minutes(now_ms);
-    let elapsed = if now >= last { now - last } else { 65535 - last + now };
-    counter.saturating_sub(elapsed / decay_minutes)
+    shoal_util::lfu::decayed(stamp, lfu_minutes(now_ms), decay_minutes)
 }
 
-/// The access stamp after an access: the LRU clock, or under an LFU policy the
 /// LFU word (minutes << 8 | counter) with a logarithmic, decayed increment.
 #[inline]
 pub fn access_stamp(

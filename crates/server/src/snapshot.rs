@@ -148,11 +148,7 @@ impl Snapshot {
             &srv.scripts.functions.codes(),
             crate::commands::persistence::options(srv).compress,
         );
-        let access = if crate::evict::is_lfu(srv.config.maxmemory_policy) {
-            Access::Lfu
-        } else {
-            Access::Lru(srv.lru_clock)
-        };
+        let access = crate::commands::persistence::rdb_access(srv);
         Snapshot {
             purpose,
             db: 0,

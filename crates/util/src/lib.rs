@@ -31,6 +31,7 @@ pub mod geo;
 pub mod glob;
 pub mod hll;
 pub mod lcs;
+pub mod lfu;
 pub mod lzf;
 pub mod num;
 pub mod quote;

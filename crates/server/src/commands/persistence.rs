@@ -239,6 +239,22 @@ impl Write for AutoSync {
     }
 }
 
+/// What an RDB records of each key's access, as Redis decides it: the idle
+/// time under an LRU policy, the decayed LFU counter under an LFU policy,
+/// nothing otherwise.
+pub fn rdb_access(srv: &Server) -> Access {
+    if is_lfu(srv) {
+        Access::Lfu {
+            minutes: crate::evict::lfu_minutes(unix_ms()),
+            decay: srv.config.lfu_decay_time,
+        }
+    } else if is_lru(srv) {
+        Access::Lru(srv.lru_clock)
+    } else {
+        Access::None
+    }
+}
+
 /// Writes every database to `path` through a temp file in the same directory
 /// and a rename, so a crash never leaves a half-written dump behind.
 pub fn save_to(srv: &Server, path: &str) -> Result<u64, String> {
@@ -254,13 +270,7 @@ pub fn save_to(srv: &Server, path: &str) -> Result<u64, String> {
         ("used-mem", used.into_bytes()),
         ("aof-base", b"0".to_vec()),
     ];
-    let access = if is_lfu(srv) {
-        Access::Lfu
-    } else if is_lru(srv) {
-        Access::Lru(srv.lru_clock)
-    } else {
-        Access::None
-    };
+    let access = rdb_access(srv);
     let meta = SaveMeta {
         aux: &aux,
         checksum: srv.config.rdbchecksum,
