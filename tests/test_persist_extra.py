@@ -361,7 +361,7 @@ def test_flushall_ends_a_running_bgsave(server_factory, kind, save_points):
 
 @pytest.mark.parametrize("kind", ["redis", "shoal"])
 def test_bgsave_point_in_time_across_databases(server_factory, kind):
-    """FLUSHDB, MOVE and COPY ... DB during a (paced) BGSAVE: the file holds
+    """FLUSHDB, MOVE, COPY ... DB and SWAPDB during a (paced) BGSAVE: the file holds
     the data as it was when the save started, and the save keeps running
     (shoal's walk is not finished early by them)."""
     srv = server_factory.start(kind, "--enable-debug-command", "yes", "--save", "")
@@ -377,6 +377,11 @@ def test_bgsave_point_in_time_across_databases(server_factory, kind):
     r.set("fresh", "1")
     r1.flushdb()
     r1.set("post", "1")
+    # db0's contents move to db5; changes on either side come after the save.
+    r.swapdb(0, 5)
+    r5 = redis.Redis(port=srv.port, db=5, socket_timeout=60)
+    assert r5.delete("key:3") == 1
+    r.set("swapped", "1")
     time.sleep(0.5)  # a walk finished early would be done by now
     assert bgsave_running(r), "the save should still be walking"
     assert wait_until(lambda: not bgsave_running(r), 20)
@@ -386,6 +391,7 @@ def test_bgsave_point_in_time_across_databases(server_factory, kind):
     keyspace = r.info("keyspace")
     assert keyspace["db0"]["keys"] == 500
     assert keyspace["db1"]["keys"] == 300
-    assert "db2" not in keyspace and "db3" not in keyspace
+    assert "db2" not in keyspace and "db3" not in keyspace and "db5" not in keyspace
     assert r.exists("key:1") == 1 and r.exists("fresh") == 0
+    assert r.exists("key:3") == 1 and r.exists("swapped") == 0
     assert r1.exists("post") == 0 and r1.exists("other:0") == 1

@@ -374,8 +374,8 @@ fn keep_snapshot_point_in_time(srv: &mut Server, spec: &CommandSpec, db: usize, 
         return;
     }
     match spec.name {
-        // The handler hands the old contents to the snapshot.
-        "flushdb" => return,
+        // The handlers tell the snapshot (old contents, swapped databases).
+        "flushdb" | "swapdb" => return,
         // The key may also change in another database.
         "move" | "copy" => {
             let (key, other) = if spec.name == "move" {
@@ -397,7 +397,7 @@ fn keep_snapshot_point_in_time(srv: &mut Server, spec: &CommandSpec, db: usize, 
         _ => {}
     }
     match spec.all_key_positions(args) {
-        Some(positions) if spec.name != "swapdb" && !positions.is_empty() => {
+        Some(positions) if !positions.is_empty() => {
             let keys: Vec<&[u8]> = positions.iter().map(|&p| args[p]).collect();
             crate::snapshot::before_write(srv, db, Some(&keys));
         }

@@ -5,9 +5,9 @@
 //! per event-loop turn. Before a write command touches a key the walk has not
 //! reached yet, that key's current value is serialized first (copy-before-write
 //! at key granularity) and remembered so the walk skips it later. Commands that
-//! change keys they do not name (SWAPDB, scripts with undeclared keys) first
-//! finish the walk. A flushed database's old contents stay with the walk
-//! until it is through them; FLUSHALL abandons an RDB snapshot instead, as
+//! change keys they do not name (scripts with undeclared keys) first finish
+//! the walk. A flushed database's old contents stay with the walk until it is
+//! through them, SWAPDB swaps where the walk reads each database; FLUSHALL abandons an RDB snapshot instead, as
 //! Redis kills its child.
 //! Serialized bytes go to a writer thread that owns the file, the CRC64, the
 //! fsync and the final rename, so the engine never waits on the disk. Extra
@@ -83,6 +83,9 @@ pub struct Snapshot {
     detached: Vec<Option<shoal_store::Db>>,
     /// Detached databases the walk is done with, for the lazyfree thread.
     spent: Vec<shoal_store::Db>,
+    /// Where each database of the image lives now: SWAPDB during the
+    /// snapshot swaps these instead of making the walk finish first.
+    live_of: Vec<usize>,
 }
 
 impl Snapshot {
@@ -170,6 +173,7 @@ impl Snapshot {
             paced_until: Instant::now(),
             detached: Vec::new(),
             spent: Vec::new(),
+            live_of: (0..srv.keyspace.dbs.len()).collect(),
         }
     }
 
@@ -202,6 +206,11 @@ impl Snapshot {
         }
     }
 
+    /// The image database whose contents live database `live_db` now holds.
+    fn image_of(&self, live_db: usize) -> usize {
+        self.live_of.iter().position(|&l| l == live_db).unwrap_or(live_db)
+    }
+
     fn ahead(&self, db: usize, slot: usize) -> bool {
         db > self.db || (db == self.db && slot >= self.slot)
     }
@@ -221,10 +230,11 @@ impl Snapshot {
 
     /// Saves a key's current value before a command changes it, if the walk
     /// has not reached it yet.
-    pub fn preserve(&mut self, srv: &Server, db: usize, key: &[u8]) {
+    pub fn preserve(&mut self, srv: &Server, live_db: usize, key: &[u8]) {
         if self.walk_finished {
             return;
         }
+        let db = self.image_of(live_db);
         let slot = shoal_util::crc16::key_hash_slot(key) as usize;
         if !self.ahead(db, slot) || self.saved_ahead.contains(&(db, key.to_vec())) {
             return;
@@ -235,7 +245,7 @@ impl Snapshot {
             return;
         }
         self.saved_ahead.insert((db, key.to_vec()));
-        if let Some(e) = srv.keyspace.dbs[db].slot_iter(slot).find(|e| e.key() == key) {
+        if let Some(e) = srv.keyspace.dbs[live_db].slot_iter(slot).find(|e| e.key() == key) {
             self.emit(db, e);
         }
     }
@@ -254,7 +264,7 @@ impl Snapshot {
             let db = self.db;
             let slot = self.slot;
             let detached = self.detached.get_mut(db).and_then(Option::take);
-            let source = detached.as_ref().unwrap_or(&srv.keyspace.dbs[db]);
+            let source = detached.as_ref().unwrap_or(&srv.keyspace.dbs[self.live_of[db]]);
             let entries: Vec<&shoal_store::Entry> = source.slot_iter(slot).collect();
             for e in entries {
                 if !self.saved_ahead.contains(&(db, e.key().to_vec())) {
@@ -470,8 +480,9 @@ pub fn before_write(srv: &mut Server, db: usize, keys: Option<&[&[u8]]>) {
 /// Disposes of a flushed database's old contents: the running snapshot keeps
 /// them if its walk has not got through that database yet (so the flush does
 /// not wait for the walk), otherwise the lazyfree thread frees them.
-pub fn dispose_flushed(srv: &mut Server, db: usize, old: shoal_store::Db) {
+pub fn dispose_flushed(srv: &mut Server, live_db: usize, old: shoal_store::Db) {
     if let Some(snap) = srv.snapshot.as_mut() {
+        let db = snap.image_of(live_db);
         let needed = !snap.walk_finished && db >= snap.db;
         if needed {
             if snap.detached.len() <= db {
@@ -484,6 +495,19 @@ pub fn dispose_flushed(srv: &mut Server, db: usize, old: shoal_store::Db) {
         }
     }
     srv.lazyfree.free(old);
+}
+
+/// SWAPDB while a snapshot runs: the image's databases follow their contents.
+pub fn on_swapdb(srv: &mut Server, a: usize, b: usize) {
+    if let Some(snap) = srv.snapshot.as_mut() {
+        for live in snap.live_of.iter_mut() {
+            if *live == a {
+                *live = b;
+            } else if *live == b {
+                *live = a;
+            }
+        }
+    }
 }
 
 /// Hands detached databases the snapshot no longer needs to the lazyfree

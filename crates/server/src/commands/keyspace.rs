@@ -626,6 +626,7 @@ pub fn swapdb(ctx: &mut Ctx, args: &[&[u8]]) {
         ctx.out().error(err::DB_INDEX);
         return;
     }
+    crate::snapshot::on_swapdb(ctx.srv, a as usize, b as usize);
     ctx.srv.keyspace.swap(a as usize, b as usize);
     ctx.out().ok();
 }
