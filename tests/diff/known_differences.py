@@ -1580,12 +1580,10 @@ RULES: list[Rule] = [
          "any integer; everything else (and the form without FULL) exact"),
 
     # --- ACL ------------------------------------------------------------------
-    Rule(("ACL", "GETUSER"), "acl-rules",
-         "single-command rules come in Redis's command-dictionary hash order, "
-         "random per process; shoal uses its command table's order"),
-    Rule(("ACL", "LIST"), "acl-rules",
-         "single-command rules come in Redis's command-dictionary hash order, "
-         "random per process; shoal uses its command table's order"),
+    *[Rule(("ACL", sub), "acl-rules",
+           "single-command rules come in Redis's command-dictionary hash order, "
+           "random per process; shoal uses its command table's order")
+      for sub in ("GETUSER", "LIST")],
     Rule(("ACL", "CAT"), "acl-cat",
          "ACL CAT <category> lists commands in hash order (random per process); "
          "Redis's commands that shoal lacks are left out (NOT_YET)"),

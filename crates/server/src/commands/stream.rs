@@ -1151,25 +1151,31 @@ fn entries_read_arg(ctx: &mut Ctx, arg: &[u8]) -> Option<i64> {
     Some(n)
 }
 
-pub fn xgroup_create(ctx: &mut Ctx, args: &[&[u8]]) {
+/// The options after `XGROUP CREATE|SETID key group id`: MKSTREAM (CREATE
+/// only) and ENTRIESREAD n. None when an error was answered.
+fn group_options(ctx: &mut Ctx, args: &[&[u8]], mkstream_allowed: bool) -> Option<(bool, i64)> {
     let mut mkstream = false;
     let mut entries_read = ENTRIES_READ_INVALID;
     let mut i = 5;
     while i < args.len() {
-        if eq_ic(args[i], "mkstream") {
+        if mkstream_allowed && eq_ic(args[i], "mkstream") {
             mkstream = true;
             i += 1;
         } else if eq_ic(args[i], "entriesread") && i + 1 < args.len() {
-            let Some(n) = entries_read_arg(ctx, args[i + 1]) else {
-                return;
-            };
-            entries_read = n;
+            entries_read = entries_read_arg(ctx, args[i + 1])?;
             i += 2;
         } else {
             unknown_or_arity(ctx.out(), args[1], "XGROUP");
-            return;
+            return None;
         }
     }
+    Some((mkstream, entries_read))
+}
+
+pub fn xgroup_create(ctx: &mut Ctx, args: &[&[u8]]) {
+    let Some((mkstream, entries_read)) = group_options(ctx, args, true) else {
+        return;
+    };
     let db = ctx.client.db;
     let exists = match write_stream(ctx.srv, db, args[2], &mut ctx.client.out) {
         Err(()) => return,
@@ -1242,20 +1248,9 @@ fn xgroup_target<'a>(ctx: &'a mut Ctx, key: &[u8], group: &[u8]) -> Option<&'a m
 pub fn xgroup_setid(ctx: &mut Ctx, args: &[&[u8]]) {
     // As Redis: every ENTRIESREAD pair parses first, then the key and group
     // are checked, then the argument count.
-    let mut entries_read = ENTRIES_READ_INVALID;
-    let mut i = 5;
-    while i < args.len() {
-        if eq_ic(args[i], "entriesread") && i + 1 < args.len() {
-            let Some(n) = entries_read_arg(ctx, args[i + 1]) else {
-                return;
-            };
-            entries_read = n;
-            i += 2;
-        } else {
-            unknown_or_arity(ctx.out(), args[1], "XGROUP");
-            return;
-        }
-    }
+    let Some((_, entries_read)) = group_options(ctx, args, false) else {
+        return;
+    };
     let (key, group) = (args[2], args[3]);
     if xgroup_target(ctx, key, group).is_none() {
         return;
