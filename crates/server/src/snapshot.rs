@@ -7,8 +7,8 @@
 //! at key granularity) and remembered so the walk skips it later. Commands that
 //! change keys they do not name (scripts with undeclared keys) first finish
 //! the walk. A flushed database's old contents stay with the walk until it is
-//! through them, SWAPDB swaps where the walk reads each database; FLUSHALL abandons an RDB snapshot instead, as
-//! Redis kills its child.
+//! through them, and SWAPDB swaps where the walk reads each database. FLUSHALL
+//! abandons an RDB snapshot instead, as Redis kills its child.
 //! Serialized bytes go to a writer thread that owns the file, the CRC64, the
 //! fsync and the final rename, so the engine never waits on the disk. Extra
 //! memory is the set of keys saved ahead of the walk plus in-flight buffers.

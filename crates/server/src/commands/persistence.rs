@@ -525,10 +525,10 @@ pub fn load_at_startup(srv: &mut Server) -> bool {
     true
 }
 
-/// DEBUG RELOAD: save, empty every database, load the file back. Not wired into
-/// DEBUG yet (that lives in `server.rs`); the reply on success is `+OK`, on
-/// failure Redis answers "ERR Error trying to save the DB" or
-/// "ERR Error trying to load the RDB dump, check server logs.".
+/// DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save (unless NOSAVE), empty every
+/// database (unless NOFLUSH), load the file back (MERGE replaces keys already
+/// present). Errors as Redis 7.0.15 words them: a bare `ERR` when the save
+/// fails, "Error trying to load the RDB dump" when the load does.
 pub fn debug_reload(srv: &mut Server, options: &[&[u8]]) -> Result<(), &'static str> {
     let (mut merge, mut flush, mut save) = (false, true, true);
     for opt in options {
