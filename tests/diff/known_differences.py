@@ -1283,8 +1283,9 @@ def _sort_stale_errno(a: Reply, b: Reply, args, probe) -> Optional[str]:
     and leave it) it reports this error for valid weights like 1.5.  When the
     reference replied that error and shoal did not, errno is cleared on both
     servers (ERRNO_RESET) and the command is run again on both (SORT is
-    idempotent, STORE included): the reference's new reply must then match
-    shoal's first one, and shoal must repeat it."""
+    idempotent, STORE included as long as it does not store into its own
+    source, which the generator never does): the reference's new reply must
+    then match shoal's first one, and shoal must repeat it."""
     if not (a.is_error and a.value == SORT_NOT_DOUBLE and not b.is_error and probe):
         return "errors are always exact: " + (first_difference(a, b) or "?")
     _probe_both(probe, ERRNO_RESET)
