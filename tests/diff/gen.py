@@ -1251,37 +1251,27 @@ def break_args(g: G, args: list) -> list:
     return args
 
 
+CONFIG_PRELUDE = [  # (probability, directive, values): drawn in this order
+    (0.5, b"hash-max-listpack-entries", (b"1", b"2", b"3", b"4", b"8")),
+    (0.4, b"hash-max-listpack-value", (b"0", b"2", b"4", b"8", b"16")),
+    (0.5, b"set-max-intset-entries", (b"1", b"2", b"3", b"5", b"8")),
+    (0.4, b"list-max-listpack-size", (b"1", b"2", b"3", b"-1", b"-2")),
+    (0.2, b"list-compress-depth", (b"1", b"2")),
+    (0.4, b"zset-max-listpack-entries", (b"1", b"2", b"3", b"5")),
+    (0.3, b"zset-max-listpack-value", (b"0", b"1", b"4", b"10")),
+    (0.3, b"hll-sparse-max-bytes", (b"0", b"30", b"200", b"1000")),
+    (0.3, b"stream-node-max-entries", (b"1", b"2", b"3", b"5")),
+]
+
+
 def config_prelude(g: G) -> list:
     """Sometimes lower the encoding thresholds at the start of a script, so
     listpack -> hashtable, intset -> hashtable and quicklist node splits
     happen with the few small values the generator uses."""
     out = []
-    if g.r.random() < 0.5:
-        out.append([b"CONFIG", b"SET", b"hash-max-listpack-entries",
-                    g.pick(b"1", b"2", b"3", b"4", b"8")])
-    if g.r.random() < 0.4:
-        out.append([b"CONFIG", b"SET", b"hash-max-listpack-value",
-                    g.pick(b"0", b"2", b"4", b"8", b"16")])
-    if g.r.random() < 0.5:
-        out.append([b"CONFIG", b"SET", b"set-max-intset-entries",
-                    g.pick(b"1", b"2", b"3", b"5", b"8")])
-    if g.r.random() < 0.4:
-        out.append([b"CONFIG", b"SET", b"list-max-listpack-size",
-                    g.pick(b"1", b"2", b"3", b"-1", b"-2")])
-    if g.r.random() < 0.2:
-        out.append([b"CONFIG", b"SET", b"list-compress-depth", g.pick(b"1", b"2")])
-    if g.r.random() < 0.4:
-        out.append([b"CONFIG", b"SET", b"zset-max-listpack-entries",
-                    g.pick(b"1", b"2", b"3", b"5")])
-    if g.r.random() < 0.3:
-        out.append([b"CONFIG", b"SET", b"zset-max-listpack-value",
-                    g.pick(b"0", b"1", b"4", b"10")])
-    if g.r.random() < 0.3:
-        out.append([b"CONFIG", b"SET", b"hll-sparse-max-bytes",
-                    g.pick(b"0", b"30", b"200", b"1000")])
-    if g.r.random() < 0.3:
-        out.append([b"CONFIG", b"SET", b"stream-node-max-entries",
-                    g.pick(b"1", b"2", b"3", b"5")])
+    for prob, name, values in CONFIG_PRELUDE:
+        if g.r.random() < prob:
+            out.append([b"CONFIG", b"SET", name, g.pick(*values)])
     return out
 
 

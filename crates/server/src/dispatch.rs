@@ -362,13 +362,8 @@ fn signal_written_keys(srv: &mut Server, spec: &CommandSpec, db: usize, args: &[
 /// commands that change other keys make the snapshot finish first.
 fn keep_snapshot_point_in_time(srv: &mut Server, spec: &CommandSpec, db: usize, args: &[&[u8]]) {
     if spec.name == "flushall" {
-        // Only a FLUSHALL that will run (its one option is ASYNC or SYNC).
-        let valid = match args.len() {
-            1 => true,
-            2 => args[1].eq_ignore_ascii_case(b"async") || args[1].eq_ignore_ascii_case(b"sync"),
-            _ => false,
-        };
-        if valid {
+        // Only a FLUSHALL that will run.
+        if crate::commands::keyspace::flush_args_valid(args) {
             crate::snapshot::before_flushall(srv);
         }
         return;

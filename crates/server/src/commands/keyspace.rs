@@ -293,16 +293,23 @@ pub fn dbsize(ctx: &mut Ctx, _args: &[&[u8]]) {
     ctx.out().int(n as i64);
 }
 
-/// Parses the optional ASYNC|SYNC argument of FLUSHDB/FLUSHALL.
-fn flush_mode_ok(ctx: &mut Ctx, args: &[&[u8]]) -> bool {
+/// Whether FLUSHDB/FLUSHALL's arguments are valid: none, or ASYNC or SYNC.
+pub(crate) fn flush_args_valid(args: &[&[u8]]) -> bool {
     match args.len() {
         1 => true,
-        2 if eq_ic(args[1], "async") || eq_ic(args[1], "sync") => true,
-        _ => {
-            ctx.out().error(err::SYNTAX);
-            false
-        }
+        2 => eq_ic(args[1], "async") || eq_ic(args[1], "sync"),
+        _ => false,
     }
+}
+
+/// Checks the optional ASYNC|SYNC argument of FLUSHDB/FLUSHALL, answering
+/// the syntax error when it is wrong.
+fn flush_mode_ok(ctx: &mut Ctx, args: &[&[u8]]) -> bool {
+    let valid = flush_args_valid(args);
+    if !valid {
+        ctx.out().error(err::SYNTAX);
+    }
+    valid
 }
 
 /// Both modes free the old keys on the lazyfree thread: the reply does not wait
